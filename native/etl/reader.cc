@@ -1,0 +1,359 @@
+#include "reader.h"
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include "bytes.h"
+#include "file_source.h"
+#include "record.h"
+#include "xpress.h"
+
+namespace etl {
+
+// One delivery stream: the header buffer, or all buffers of one CPU in
+// SequenceNumber order. Holds one (decompressed) buffer at a time.
+struct EtlReader::Stream {
+  std::vector<size_t> buffers;  // positions in index_
+  size_t nextBuffer = 0;
+  std::vector<uint8_t> data;    // header + event area of the current buffer
+  uint32_t end = 0;             // end of events in data
+  uint32_t pos = 0;             // next record
+  const BufferInfo* cur = nullptr;
+  EventRecord pending;
+  bool hasPending = false;
+  int64_t lastRaw = 0;
+  size_t rank = 0;              // order of first appearance in the file (tie-break)
+};
+
+namespace {
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+const char* sniff(const uint8_t* p, size_t n) {
+  if (n >= 4 && rd32(p) == 0x0A0D0D0A) return "a pcapng file";
+  if (n >= 4 && (rd32(p) == 0xA1B2C3D4 || rd32(p) == 0xD4C3B2A1 || rd32(p) == 0xA1B23C4D)) return "a pcap file";
+  if (n >= 4 && p[0] == 'P' && p[1] == 'K' && p[2] == 3 && p[3] == 4) return "a zip archive";
+  if (n >= 4 && p[0] == 'M' && p[1] == 'S' && p[2] == 'C' && p[3] == 'F') return "a cabinet (.cab) file";
+  size_t printable = 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] == '\n' || p[i] == '\r' || p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7F)) printable++;
+  if (n > 0 && printable == n) return "a text file";
+  return nullptr;
+}
+
+bool plausibleHeader(const BufferHeader& h) {
+  return h.bufferSize >= kBufferHeaderSize && h.type <= 8 &&
+         (h.compressed() || (h.offset >= kBufferHeaderSize && h.offset <= h.bufferSize));
+}
+
+}  // namespace
+
+EtlReader::EtlReader(const std::string& path, ReaderOptions opts) : path_(path), opts_(std::move(opts)) {
+  file_ = std::make_unique<FileSource>(path);
+  fileSize_ = file_->size();
+  index();
+}
+
+EtlReader::~EtlReader() = default;
+
+void EtlReader::report(Severity sev, const std::string& code, const std::string& what, uint64_t offset, int64_t buffer) {
+  Diagnostic d;
+  d.severity = sev;
+  d.code = code;
+  d.offset = offset;
+  d.buffer = buffer;
+  d.message = path_ + ": " + (buffer >= 0 ? "buffer " + std::to_string(buffer) + " " : std::string()) + "at offset " +
+              std::to_string(offset) + " (" + hex(offset) + "): " + what;
+  stats_.diagnostics++;
+  if (opts_.onDiagnostic) opts_.onDiagnostic(d);
+  if (diagnostics_.size() < opts_.maxKeptDiagnostics) diagnostics_.push_back(std::move(d));
+}
+
+std::vector<Diagnostic> EtlReader::takeNewDiagnostics() {
+  std::vector<Diagnostic> out(diagnostics_.begin() + std::ptrdiff_t(diagTaken_), diagnostics_.end());
+  diagTaken_ = diagnostics_.size();
+  return out;
+}
+
+void EtlReader::index() {
+  uint8_t hb[kBufferHeaderSize + 0x20];
+  if (fileSize_ == 0) throw EtlError{"not-etl", path_ + ": empty file, not an .etl trace", 0, -1};
+  size_t first = size_t(std::min<uint64_t>(fileSize_, sizeof hb));
+  if (!file_->readAt(0, hb, first)) throw EtlError{"io", path_ + ": read error at offset 0", 0, -1};
+  if (first < sizeof hb) {
+    const char* what = sniff(hb, first);
+    throw EtlError{"not-etl", path_ + ": " + std::to_string(fileSize_) + " bytes, too short for an .etl trace" +
+                                  (what ? std::string(" (looks like ") + what + ")" : ""), 0, -1};
+  }
+  BufferHeader h0 = BufferHeader::parse(hb);
+  uint32_t marker = rd32(hb + kBufferHeaderSize);
+  uint8_t htype = hb[kBufferHeaderSize + 2];
+  if (h0.type != kBufferHeader || hb[kBufferHeaderSize + 3] != 0xC0 || (htype != 1 && htype != 2) ||
+      rd16(hb + kBufferHeaderSize + 6) != 0) {
+    const char* what = sniff(hb, first);
+    throw EtlError{"not-etl", path_ + ": not an .etl trace: offset 0 does not hold a trace header buffer" +
+                                  (what ? std::string(" (looks like ") + what + ")" : std::string(" (first event marker ") + hex(marker) + ")"),
+                   0, 0};
+  }
+  if (h0.bufferSize < kBufferHeaderSize || h0.compressed())
+    throw EtlError{"not-etl", path_ + ": buffer 0 at offset 0: header buffer has BufferSize " + std::to_string(h0.bufferSize) +
+                                  (h0.compressed() ? " and is marked compressed" : ""), 0, 0};
+  // The logfile header event lives in buffer #0.
+  uint64_t b0Avail = std::min<uint64_t>(h0.bufferSize, fileSize_);
+  uint32_t b0End = h0.offset >= kBufferHeaderSize && h0.offset <= b0Avail ? h0.offset : uint32_t(b0Avail);
+  std::vector<uint8_t> b0(b0End);
+  if (!file_->readAt(0, b0.data(), b0.size())) throw EtlError{"io", path_ + ": read error in buffer 0", 0, 0};
+  uint32_t evSize = rd16(b0.data() + kBufferHeaderSize + 4);
+  if (evSize < 0x20 || kBufferHeaderSize + evSize > b0End)
+    throw EtlError{"not-etl", path_ + ": buffer 0 at offset 72: logfile header event size " + std::to_string(evSize) + " is invalid", 72, 0};
+  std::string err = header_.parse(b0.data() + kBufferHeaderSize + 0x20, evSize - 0x20, htype == 2);
+  if (!err.empty()) throw EtlError{"not-etl", path_ + ": buffer 0 at offset 104: " + err, 104, 0};
+  header_.referenceRaw = rdi64(b0.data() + kBufferHeaderSize + 0x10);
+  if (header_.pointerSize != 4 && header_.pointerSize != 8) header_.pointerSize = htype == 2 ? 8 : 4;
+
+  // Walk the chain by each buffer's own BufferSize.
+  uint64_t pos = 0;
+  uint32_t idx = 0;
+  const bool fileCompressed = (header_.logFileMode & 0x04000000) != 0;
+  while (pos < fileSize_) {
+    uint64_t left = fileSize_ - pos;
+    if (left < kBufferHeaderSize) {
+      report(Severity::Warning, "truncated", std::to_string(left) + " trailing bytes, too few for a buffer header (file truncated?)", pos, idx);
+      stats_.bytesSkipped += left;
+      break;
+    }
+    if (!file_->readAt(pos, hb, kBufferHeaderSize)) {
+      report(Severity::Error, "io", "read error", pos, idx);
+      stats_.bytesSkipped += left;
+      break;
+    }
+    BufferInfo bi;
+    bi.fileOffset = pos;
+    bi.index = idx;
+    bi.header = BufferHeader::parse(hb);
+    if (bi.header.bufferSize < kBufferHeaderSize) {
+      report(Severity::Error, "buffer-size", "BufferSize " + std::to_string(bi.header.bufferSize) + " is smaller than the 72-byte buffer header", pos, idx);
+      // Uncompressed files use one buffer size throughout: try to pick the chain up again there.
+      uint64_t stride = header_.bufferSize;
+      uint8_t nb[kBufferHeaderSize];
+      if (!fileCompressed && stride >= kBufferHeaderSize && stride <= left) {
+        bool resync = stride == left || (left - stride >= kBufferHeaderSize && file_->readAt(pos + stride, nb, kBufferHeaderSize) &&
+                                         plausibleHeader(BufferHeader::parse(nb)));
+        if (resync) {
+          bi.usable = false;
+          bi.onDisk = uint32_t(stride);
+          index_.push_back(bi);
+          stats_.buffers++;
+          stats_.badBuffers++;
+          stats_.bytesSkipped += stride;
+          pos += stride;
+          idx++;
+          continue;
+        }
+      }
+      stats_.bytesSkipped += left;
+      report(Severity::Error, "chain-broken", "cannot find the next buffer; " + std::to_string(left) + " bytes not read", pos, idx);
+      break;
+    }
+    if (bi.header.bufferSize > left) {
+      report(Severity::Warning, "truncated", "BufferSize " + std::to_string(bi.header.bufferSize) + " runs past the end of the file (" +
+                                                 std::to_string(left) + " bytes left): file truncated", pos, idx);
+      bi.onDisk = uint32_t(left);
+    } else {
+      bi.onDisk = bi.header.bufferSize;
+    }
+    if (bi.header.compressed()) stats_.compressedBuffers++;
+    if (bi.header.flags & (kEventsLost | kBufferLost)) stats_.buffersWithLossFlag++;
+    index_.push_back(bi);
+    stats_.buffers++;
+    pos += bi.onDisk;
+    idx++;
+  }
+  if (header_.buffersWritten && header_.buffersWritten != index_.size())
+    report(Severity::Warning, "buffer-count", "the logfile header says " + std::to_string(header_.buffersWritten) + " buffers were written; the file holds " +
+                                                  std::to_string(index_.size()), fileSize_, -1);
+
+  // Streams: buffer #0 first, then one per CPU in order of first appearance.
+  auto s0 = std::make_unique<Stream>();
+  s0->buffers.push_back(0);
+  s0->rank = 0;
+  streams_.push_back(std::move(s0));
+  std::map<uint16_t, size_t> byCpu;
+  for (size_t i = 1; i < index_.size(); i++) {
+    if (!index_[i].usable) continue;
+    uint16_t cpu = index_[i].header.processor;
+    auto it = byCpu.find(cpu);
+    if (it == byCpu.end()) {
+      auto s = std::make_unique<Stream>();
+      s->rank = streams_.size();
+      it = byCpu.emplace(cpu, streams_.size()).first;
+      streams_.push_back(std::move(s));
+    }
+    streams_[it->second]->buffers.push_back(i);
+  }
+  for (size_t k = 1; k < streams_.size(); k++) {
+    auto& b = streams_[k]->buffers;
+    std::stable_sort(b.begin(), b.end(), [&](size_t a, size_t c) {
+      return index_[a].header.sequenceNumber < index_[c].header.sequenceNumber;
+    });
+  }
+}
+
+bool EtlReader::loadBuffer(Stream& s, size_t ip) {
+  const BufferInfo& bi = index_[ip];
+  const BufferHeader& h = bi.header;
+  const int64_t bidx = bi.index;
+  s.cur = &bi;
+  s.pos = kBufferHeaderSize;
+  s.end = kBufferHeaderSize;
+  bytesDone_ += bi.onDisk;
+  if (!bi.usable) return false;
+  if (!h.compressed()) {
+    uint32_t end = h.offset;
+    if (end < kBufferHeaderSize || end > h.bufferSize) {
+      uint32_t alt = h.savedOffset >= kBufferHeaderSize && h.savedOffset <= h.bufferSize ? h.savedOffset : h.bufferSize;
+      if (bi.index != 0 || end > h.bufferSize)  // buffer #0's Offset is sometimes stale; only a real overrun is worth a word
+        report(Severity::Warning, "buffer-offset", "Offset " + std::to_string(end) + " lies outside the buffer (BufferSize " +
+                                                       std::to_string(h.bufferSize) + "); using " + std::to_string(alt), bi.fileOffset, bidx);
+      end = alt;
+    }
+    if (end > bi.onDisk) {
+      report(Severity::Warning, "truncated", "events end at " + std::to_string(end) + " but only " + std::to_string(bi.onDisk) +
+                                                 " bytes of the buffer are in the file; reading what is there", bi.fileOffset, bidx);
+      stats_.bytesSkipped += end - bi.onDisk;
+      end = bi.onDisk;
+    }
+    if (s.data.size() < end) s.data.resize(end);
+    if (!file_->readAt(bi.fileOffset, s.data.data(), end)) {
+      report(Severity::Error, "io", "read error", bi.fileOffset, bidx);
+      stats_.badBuffers++;
+      return false;
+    }
+    s.end = end;
+    return true;
+  }
+  // Compressed: the header is stored plain, the event area is one XPRESS stream.
+  if (bi.onDisk < h.bufferSize) {
+    report(Severity::Error, "truncated", "compressed buffer cut by the end of the file; skipped", bi.fileOffset, bidx);
+    stats_.badBuffers++;
+    stats_.bytesSkipped += bi.onDisk;
+    return false;
+  }
+  uint64_t limit = std::min<uint64_t>(std::max<uint64_t>(header_.bufferSize, 1u << 20), 256u << 20);
+  if (h.offset < kBufferHeaderSize || h.offset - kBufferHeaderSize > limit) {
+    report(Severity::Error, "buffer-offset", "compressed buffer claims " + std::to_string(h.offset) + " bytes of events (limit " +
+                                                 std::to_string(limit + kBufferHeaderSize) + "); skipped", bi.fileOffset, bidx);
+    stats_.badBuffers++;
+    stats_.bytesSkipped += bi.onDisk;
+    return false;
+  }
+  uint32_t csize = h.bufferSize - kBufferHeaderSize;
+  if (scratch_.size() < csize) scratch_.resize(csize);
+  if (s.data.size() < h.offset) s.data.resize(h.offset);
+  if (!file_->readAt(bi.fileOffset, s.data.data(), kBufferHeaderSize) ||
+      !file_->readAt(bi.fileOffset + kBufferHeaderSize, scratch_.data(), csize)) {
+    report(Severity::Error, "io", "read error", bi.fileOffset, bidx);
+    stats_.badBuffers++;
+    return false;
+  }
+  size_t outSize = h.offset - kBufferHeaderSize;
+  // Buffer #0's State names the compression format (2 LZNT1, 3 XPRESS); XPRESS is all we have seen.
+  uint32_t format = index_.empty() ? 3 : (index_[0].header.state & 0xFFFF);
+  DecompressResult r = format == 2 ? lznt1Decompress(scratch_.data(), csize, s.data.data() + kBufferHeaderSize, outSize)
+                                   : xpressDecompress(scratch_.data(), csize, s.data.data() + kBufferHeaderSize, outSize);
+  if (!r.ok && format != 2) {
+    DecompressResult alt = lznt1Decompress(scratch_.data(), csize, s.data.data() + kBufferHeaderSize, outSize);
+    if (alt.ok) r = alt;
+  }
+  if (!r.ok) {
+    report(Severity::Error, "decompress", "cannot decompress (" + r.error + "); buffer skipped", bi.fileOffset, bidx);
+    stats_.badBuffers++;
+    stats_.bytesSkipped += bi.onDisk;
+    return false;
+  }
+  s.end = h.offset;
+  return true;
+}
+
+// Decodes the next record of stream s into s.pending, loading buffers as needed.
+bool EtlReader::decodeAt(Stream& s, EventRecord& rec) {
+  for (;;) {
+    if (!s.cur || s.pos >= s.end) {
+      if (s.nextBuffer >= s.buffers.size()) return false;
+      if (!loadBuffer(s, s.buffers[s.nextBuffer++])) {
+        s.end = s.pos;  // nothing to read here
+        continue;
+      }
+    }
+    DecodeResult r = decodeRecord(s.data.data(), s.end, s.pos, header_.pointerSize, rec);
+    const BufferInfo& bi = *s.cur;
+    if (r.status == DecodeStatus::Ok) {
+      rec.bufferIndex = bi.index;
+      rec.bufferFileOffset = bi.fileOffset;
+      rec.bufferCompressed = bi.header.compressed();
+      rec.cpu = bi.header.processor;
+      if (!r.hasTime) rec.rawTime = s.lastRaw;
+      s.lastRaw = rec.rawTime;
+      rec.fileTime = header_.toFileTime(rec.rawTime);
+      s.pos = r.next;
+      return true;
+    }
+    if (r.status == DecodeStatus::End) {
+      s.pos = s.end;
+      continue;
+    }
+    // Damaged or unknown record: the rest of this buffer cannot be walked.
+    uint64_t where = bi.header.compressed() ? bi.fileOffset : bi.fileOffset + s.pos;
+    std::string at = bi.header.compressed() ? "record at decompressed offset " + std::to_string(s.pos) + ": " : "record: ";
+    if (r.status == DecodeStatus::Unknown) stats_.unknownRecords++;
+    report(r.status == DecodeStatus::Unknown ? Severity::Warning : Severity::Error,
+           r.status == DecodeStatus::Unknown ? "unknown-record" : "record-size",
+           at + r.error + "; " + std::to_string(s.end - s.pos) + " bytes of this buffer skipped", where, bi.index);
+    stats_.bytesSkipped += s.end - s.pos;
+    s.pos = s.end;
+  }
+}
+
+bool EtlReader::next(EventRecord& rec) {
+  auto later = [this](size_t a, size_t b) {
+    const Stream& x = *streams_[a];
+    const Stream& y = *streams_[b];
+    if (x.pending.rawTime != y.pending.rawTime) return x.pending.rawTime > y.pending.rawTime;
+    return x.rank > y.rank;
+  };
+  if (!started_) {
+    started_ = true;
+    for (size_t k = 0; k < streams_.size(); k++) streams_[k]->hasPending = decodeAt(*streams_[k], streams_[k]->pending);
+    // The header buffer goes first, whole; the CPU streams are merged after it.
+    for (size_t k = 1; k < streams_.size(); k++)
+      if (streams_[k]->hasPending) heap_.push_back(k);
+    std::make_heap(heap_.begin(), heap_.end(), later);
+  } else if (lastStream_ != SIZE_MAX) {
+    // Advance the stream whose record the caller has now finished with.
+    Stream& s = *streams_[lastStream_];
+    s.hasPending = decodeAt(s, s.pending);
+    if (lastStream_ != 0 && s.hasPending) {
+      heap_.push_back(lastStream_);
+      std::push_heap(heap_.begin(), heap_.end(), later);
+    }
+    lastStream_ = SIZE_MAX;
+  }
+  size_t k;
+  if (streams_[0]->hasPending) {
+    k = 0;
+  } else {
+    if (heap_.empty()) return false;
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    k = heap_.back();
+    heap_.pop_back();
+  }
+  rec = streams_[k]->pending;
+  lastStream_ = k;
+  stats_.records++;
+  return true;
+}
+
+}  // namespace etl

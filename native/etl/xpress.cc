@@ -1,0 +1,86 @@
+#include "xpress.h"
+#include <cstring>
+
+namespace etl {
+
+static DecompressResult fail(size_t in, size_t out, const char* why) {
+  DecompressResult r;
+  r.ok = false;
+  r.consumed = in;
+  r.produced = out;
+  r.error = std::string(why) + " at compressed byte " + std::to_string(in) + ", output byte " + std::to_string(out);
+  return r;
+}
+
+DecompressResult xpressDecompress(const uint8_t* in, size_t inSize, uint8_t* out, size_t outSize) {
+  size_t ip = 0, op = 0;
+  uint32_t flags = 0;
+  int nflags = 0;
+  size_t halfPos = SIZE_MAX;  // byte whose high nibble is still unused
+  while (op < outSize) {
+    if (nflags == 0) {
+      if (inSize - ip < 4) break;
+      flags = uint32_t(in[ip]) | uint32_t(in[ip + 1]) << 8 | uint32_t(in[ip + 2]) << 16 | uint32_t(in[ip + 3]) << 24;
+      ip += 4;
+      nflags = 32;
+    }
+    nflags--;
+    if (!(flags & (1u << nflags))) {
+      if (ip >= inSize) break;
+      out[op++] = in[ip++];
+      continue;
+    }
+    if (inSize - ip < 2) break;
+    uint32_t tok = uint32_t(in[ip]) | uint32_t(in[ip + 1]) << 8;
+    ip += 2;
+    size_t dist = (tok >> 3) + 1;
+    size_t len = tok & 7;
+    if (len == 7) {
+      if (halfPos == SIZE_MAX) {
+        if (ip >= inSize) return fail(ip, op, "truncated match length");
+        halfPos = ip;
+        len = in[ip++] & 0x0F;
+      } else {
+        len = in[halfPos] >> 4;
+        halfPos = SIZE_MAX;
+      }
+      if (len == 15) {
+        if (ip >= inSize) return fail(ip, op, "truncated match length");
+        len = in[ip++];
+        if (len == 255) {
+          if (inSize - ip < 2) return fail(ip, op, "truncated match length");
+          len = uint32_t(in[ip]) | uint32_t(in[ip + 1]) << 8;
+          ip += 2;
+          if (len == 0) {
+            if (inSize - ip < 4) return fail(ip, op, "truncated match length");
+            len = uint32_t(in[ip]) | uint32_t(in[ip + 1]) << 8 | uint32_t(in[ip + 2]) << 16 | uint32_t(in[ip + 3]) << 24;
+            ip += 4;
+          }
+          if (len < 22) return fail(ip, op, "invalid match length");
+          len -= 22;
+        }
+        len += 15;
+      }
+      len += 7;
+    }
+    len += 3;
+    if (dist > op) return fail(ip, op, "match distance points before the start of the output");
+    if (len > outSize - op) return fail(ip, op, "match runs past the expected output size");
+    const uint8_t* src = out + op - dist;
+    uint8_t* dst = out + op;
+    if (dist >= len) {
+      std::memcpy(dst, src, len);
+    } else {
+      for (size_t i = 0; i < len; i++) dst[i] = src[i];  // overlapping copy repeats the pattern
+    }
+    op += len;
+  }
+  if (op != outSize) return fail(ip, op, "stream ended before the expected output size");
+  DecompressResult r;
+  r.ok = true;
+  r.produced = op;
+  r.consumed = ip;
+  return r;
+}
+
+}  // namespace etl

@@ -1,0 +1,21 @@
+# The one list of native sources, read by binding.gyp (node-gyp, prebuildify)
+# and by CMakeLists.txt (cmake-js, sanitizers, fuzzers). One quoted path per
+# line, relative to the repository root; keep it that way, CMake parses it.
+{
+  'variables': {
+    'etl_core_sources': [
+      'native/etl/guid.cc',
+      'native/etl/xpress.cc',
+      'native/etl/lznt1.cc',
+      'native/etl/buffer.cc',
+      'native/etl/logfile_header.cc',
+      'native/etl/record.cc',
+      'native/etl/reader.cc',
+      'native/etl/providers.cc',
+      'native/etl/file_source.cc',
+    ],
+    'etl_addon_sources': [
+      'native/addon/addon.cc',
+    ],
+  },
+}

@@ -1,0 +1,102 @@
+// Shapes of what the native addon hands to JavaScript. Times are UTC FILETIME
+// (100 ns since 1601-01-01) as bigint: a double cannot hold them exactly.
+
+export interface TraceHeader {
+  file: string;
+  pointerSize: 4 | 8;
+  osVersion: string;          // "10.0"
+  osBuild: number;            // ProviderVersion
+  layoutVersion: string;      // SubVersion.SubMinorVersion, "2.0" for compressed layout
+  numberOfProcessors: number;
+  clockType: number;          // 1 QPC, 2 system time, 3 CPU cycles
+  clockName: string;
+  perfFreq: bigint;
+  cpuSpeedMHz: number;
+  startTime: bigint;          // FILETIME
+  endTime: bigint;            // FILETIME
+  bootTime: bigint;
+  timerResolution: number;
+  logFileMode: number;
+  bufferSize: number;         // nominal
+  buffersWritten: number;
+  eventsLost: number;
+  buffersLost: number;
+  timeZoneBiasMinutes: number;
+  loggerName: string;
+  logFileName: string;
+}
+
+export type RecordKind = 'system' | 'perfinfo' | 'full' | 'instance' | 'event' | 'message';
+
+export type PropertyValue =
+  | number | bigint | string | boolean | null
+  | Uint8Array | PropertyValue[] | { [name: string]: PropertyValue };
+
+export interface TraceEvent {
+  fileTime: bigint;
+  cpu: number;
+  pid: number;                // 0xFFFFFFFF when the header carries none
+  tid: number;
+  kind: RecordKind;
+  provider: string;           // lower-case GUID, no braces
+  providerName?: string;
+  id: number;
+  version: number;
+  opcode: number;
+  level: number;
+  task: number;
+  keywords: bigint;
+  channel: number;
+  hookId?: number;            // system/perfinfo records
+  pointerSize: 4 | 8;
+  eventName?: string;         // from an embedded schema
+  properties?: Record<string, PropertyValue>; // decoded from an embedded schema or a known layout
+  userData: Uint8Array;
+  bufferIndex: number;
+  fileOffset: number;         // file offset of the buffer holding the record
+}
+
+export interface Diagnostic {
+  severity: 'warning' | 'error';
+  code: string;               // e.g. 'buffer-size', 'record-size', 'decompress'
+  message: string;            // names file, byte offset and buffer index
+  file: string;
+  offset: number;             // file byte offset
+  buffer: number;             // buffer index in file order, -1 if none
+}
+
+export interface TraceStats {
+  buffers: number;
+  compressedBuffers: number;
+  records: number;
+  unknownRecords: number;
+  eventsLost: number;
+  buffersLost: number;
+  buffersWithLossFlag: number;
+  bytesSkipped: number;
+  providers: { guid: string; name?: string; events: Record<string, number> }[];
+}
+
+export interface EventBatch {
+  events: TraceEvent[];
+  diagnostics: Diagnostic[];
+}
+
+/** A packet that crossed into JavaScript for the IMDS scan (native selects them). */
+export interface ImdsPacket {
+  fileTime: bigint;
+  cpu: number;
+  pid: number;
+  tid: number;
+  source: 'ndis' | 'pktmon' | 'vmswitch' | 'ndiswan';
+  interfaceId: number;        // same numbering as the pcapng IDBs convert writes
+  direction: 'in' | 'out' | 'unknown';
+  ip: Uint8Array;             // from the IP header on (link layer removed)
+  /** pktmon: the same packet seen at several components shares group+number. */
+  pktGroupId?: bigint;
+  pktNumber?: number;
+  appearance?: number;
+  component?: number;
+  dropped?: boolean;
+  frame: number;              // packet ordinal in the converted pcapng (1-based)
+}
