@@ -5,7 +5,7 @@
       'target_name': 'etl_imds',
       'sources': ['<@(etl_core_sources)', '<@(etl_addon_sources)'],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")", 'native'],
-      'defines': ['NAPI_VERSION=8', 'NAPI_DISABLE_CPP_EXCEPTIONS=0', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
       'cflags_cc': ['-std=c++17', '-fexceptions', '-O2'],
       'cflags_cc!': ['-fno-exceptions', '-std=gnu++17', '-std=gnu++1y'],
       'xcode_settings': {

@@ -12,10 +12,13 @@
       'native/etl/record.cc',
       'native/etl/reader.cc',
       'native/etl/providers.cc',
+      'native/etl/schema.cc',
       'native/etl/file_source.cc',
     ],
     'etl_addon_sources': [
       'native/addon/addon.cc',
+      'native/addon/convert_js.cc',
+      'native/addon/trace_reader.cc',
     ],
   },
 }

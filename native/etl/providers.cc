@@ -90,6 +90,9 @@ std::optional<Guid> providerByName(const std::string& name) {
   std::string want = lower(name);
   for (size_t i = 0; i < n; i++)
     if (lower(k[i].name) == want) return k[i].guid;
+  // Short forms: "PktMon" for "Microsoft-Windows-PktMon".
+  for (size_t i = 0; i < n; i++)
+    if (lower(k[i].name) == "microsoft-windows-" + want) return k[i].guid;
   return std::nullopt;
 }
 

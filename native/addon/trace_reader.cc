@@ -1,0 +1,293 @@
+// N-API face of the portable reader: TraceReader (events in batches, read on a
+// worker thread) and summarize() (a whole-file pass for `info`).
+#include <napi.h>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+#include "convert_js.h"
+#include "etl/providers.h"
+#include "etl/reader.h"
+#include "trace_reader.h"
+
+namespace addon {
+namespace {
+
+const char* kindName(etl::RecordKind k) {
+  switch (k) {
+    case etl::RecordKind::System: return "system";
+    case etl::RecordKind::PerfInfo: return "perfinfo";
+    case etl::RecordKind::Full: return "full";
+    case etl::RecordKind::Instance: return "instance";
+    case etl::RecordKind::Event: return "event";
+    case etl::RecordKind::Message: return "message";
+  }
+  return "event";
+}
+
+// A record copied out of the reader's buffer so it can cross threads.
+struct OwnedEvent {
+  etl::EventRecord rec;
+  std::vector<uint8_t> userData;
+};
+
+struct Filter {
+  std::set<etl::Guid> providers;  // empty = all
+  std::set<uint32_t> ids;         // empty = all
+  bool match(const etl::EventRecord& r) const {
+    if (!providers.empty() && !providers.count(r.provider)) return false;
+    if (!ids.empty() && !ids.count(r.id)) return false;
+    return true;
+  }
+};
+
+class TraceReader : public Napi::ObjectWrap<TraceReader> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "TraceReader",
+                       {InstanceMethod("header", &TraceReader::Header), InstanceMethod("readBatch", &TraceReader::ReadBatch),
+                        InstanceMethod("stats", &TraceReader::Stats), InstanceMethod("close", &TraceReader::Close)});
+  }
+
+  TraceReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TraceReader>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "TraceReader(path, options?)");
+    path_ = info[0].As<Napi::String>();
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Object o = info[1].As<Napi::Object>();
+      if (o.Has("providers") && o.Get("providers").IsArray()) {
+        Napi::Array a = o.Get("providers").As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); i++) {
+          std::string s = a.Get(i).ToString();
+          auto g = etl::Guid::parse(s);
+          if (!g) g = etl::providerByName(s);
+          if (!g) throw Napi::TypeError::New(env, "unknown provider '" + s + "': give a GUID or a known provider name");
+          filter_.providers.insert(*g);
+        }
+      }
+      if (o.Has("ids") && o.Get("ids").IsArray()) {
+        Napi::Array a = o.Get("ids").As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); i++) filter_.ids.insert(a.Get(i).ToNumber().Uint32Value());
+      }
+    }
+    try {
+      reader_ = std::make_unique<etl::EtlReader>(path_);
+    } catch (const etl::EtlError& e) {
+      throw etlErrorToJs(env, e, path_);
+    }
+  }
+
+  etl::EtlReader* reader() { return reader_.get(); }
+  const Filter& filter() const { return filter_; }
+  const std::string& path() const { return path_; }
+  bool busy = false;
+
+ private:
+  Napi::Value Header(const Napi::CallbackInfo& info) {
+    if (!reader_) throw Napi::Error::New(info.Env(), "reader is closed");
+    return headerToJs(info.Env(), reader_->header(), path_);
+  }
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value ReadBatch(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (busy) throw Napi::Error::New(info.Env(), "cannot close while a batch is being read");
+    reader_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::string path_;
+  Filter filter_;
+  std::unique_ptr<etl::EtlReader> reader_;
+};
+
+Napi::Object statsToJs(Napi::Env env, const etl::EtlReader& r) {
+  const auto& s = r.stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("buffers", double(s.buffers));
+  o.Set("compressedBuffers", double(s.compressedBuffers));
+  o.Set("badBuffers", double(s.badBuffers));
+  o.Set("records", double(s.records));
+  o.Set("unknownRecords", double(s.unknownRecords));
+  o.Set("buffersWithLossFlag", double(s.buffersWithLossFlag));
+  o.Set("bytesSkipped", double(s.bytesSkipped));
+  o.Set("diagnostics", double(s.diagnostics));
+  o.Set("eventsLost", r.header().eventsLost);
+  o.Set("buffersLost", r.header().buffersLost);
+  o.Set("bytesDone", double(r.bytesDone()));
+  o.Set("fileSize", double(r.fileSize()));
+  return o;
+}
+
+Napi::Value TraceReader::Stats(const Napi::CallbackInfo& info) {
+  if (!reader_) throw Napi::Error::New(info.Env(), "reader is closed");
+  return statsToJs(info.Env(), *reader_);
+}
+
+Napi::Object eventToJs(Napi::Env env, const OwnedEvent& e) {
+  const etl::EventRecord& r = e.rec;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("fileTime", bigI64(env, r.fileTime));
+  o.Set("cpu", r.cpu);
+  o.Set("pid", r.pid);
+  o.Set("tid", r.tid);
+  o.Set("kind", kindName(r.kind));
+  o.Set("provider", r.provider.toString());
+  if (const char* n = etl::providerName(r.provider)) o.Set("providerName", n);
+  o.Set("id", r.id);
+  o.Set("version", r.version);
+  o.Set("opcode", r.opcode);
+  o.Set("level", r.level);
+  o.Set("task", r.task);
+  o.Set("keywords", bigU64(env, r.keywords));
+  o.Set("channel", r.channel);
+  if (r.kind == etl::RecordKind::System || r.kind == etl::RecordKind::PerfInfo) o.Set("hookId", r.hookId);
+  o.Set("pointerSize", r.pointer64 ? 8 : 4);
+  o.Set("userData", Napi::Buffer<uint8_t>::Copy(env, e.userData.data(), e.userData.size()));
+  o.Set("bufferIndex", r.bufferIndex);
+  o.Set("fileOffset", double(r.bufferFileOffset));
+  return o;
+}
+
+class BatchWorker : public Napi::AsyncWorker {
+ public:
+  BatchWorker(Napi::Env env, TraceReader* owner, Napi::Object ownerObj, uint32_t max)
+      : Napi::AsyncWorker(env), owner_(owner), deferred_(Napi::Promise::Deferred::New(env)), max_(max) {
+    ownerRef_ = Napi::Persistent(ownerObj);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    etl::EtlReader* r = owner_->reader();
+    etl::EventRecord rec;
+    const Filter& f = owner_->filter();
+    // Bound a batch by bytes too, so one call never holds a huge copy.
+    size_t bytes = 0;
+    while (events_.size() < max_ && bytes < (8u << 20)) {
+      if (!r->next(rec)) {
+        done_ = true;
+        break;
+      }
+      if (!f.match(rec)) continue;
+      OwnedEvent e;
+      e.rec = rec;
+      e.userData.assign(rec.userData, rec.userData + rec.userDataLen);
+      e.rec.userData = nullptr;
+      e.rec.extData = nullptr;
+      bytes += rec.userDataLen + 128;
+      events_.push_back(std::move(e));
+    }
+    diags_ = r->takeNewDiagnostics();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    owner_->busy = false;
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Array evs = Napi::Array::New(env, events_.size());
+    for (size_t i = 0; i < events_.size(); i++) evs.Set(uint32_t(i), eventToJs(env, events_[i]));
+    Napi::Array ds = Napi::Array::New(env, diags_.size());
+    for (size_t i = 0; i < diags_.size(); i++) ds.Set(uint32_t(i), diagnosticToJs(env, diags_[i], owner_->path()));
+    out.Set("events", evs);
+    out.Set("diagnostics", ds);
+    out.Set("done", done_);
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override {
+    owner_->busy = false;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  TraceReader* owner_;
+  Napi::ObjectReference ownerRef_;  // keeps the reader alive while we run
+  Napi::Promise::Deferred deferred_;
+  uint32_t max_;
+  std::vector<OwnedEvent> events_;
+  std::vector<etl::Diagnostic> diags_;
+  bool done_ = false;
+};
+
+Napi::Value TraceReader::ReadBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!reader_) throw Napi::Error::New(env, "reader is closed");
+  if (busy) throw Napi::Error::New(env, "readBatch called while another batch is being read");
+  uint32_t max = info.Length() > 0 && info[0].IsNumber() ? info[0].ToNumber().Uint32Value() : 4096;
+  if (max == 0) max = 1;
+  busy = true;
+  auto* w = new BatchWorker(env, this, Value(), max);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// summarize(path) → Promise<{ header, stats, providers, diagnostics }>: one pass in C++.
+class SummaryWorker : public Napi::AsyncWorker {
+ public:
+  SummaryWorker(Napi::Env env, std::string path)
+      : Napi::AsyncWorker(env), path_(std::move(path)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      reader_ = std::make_unique<etl::EtlReader>(path_);
+      etl::EventRecord rec;
+      while (reader_->next(rec)) counts_[rec.provider][rec.id]++;
+    } catch (const etl::EtlError& e) {
+      error_ = e;
+      failed_ = true;
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failed_) {
+      deferred_.Reject(etlErrorToJs(env, error_, path_).Value());
+      return;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("header", headerToJs(env, reader_->header(), path_));
+    out.Set("stats", statsToJs(env, *reader_));
+    Napi::Array provs = Napi::Array::New(env);
+    uint32_t i = 0;
+    for (auto& [g, ids] : counts_) {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("guid", g.toString());
+      if (const char* n = etl::providerName(g)) p.Set("name", n);
+      Napi::Object ev = Napi::Object::New(env);
+      for (auto& [id, n] : ids) ev.Set(std::to_string(id), double(n));
+      p.Set("events", ev);
+      provs.Set(i++, p);
+    }
+    out.Set("providers", provs);
+    const auto& ds = reader_->diagnostics();
+    Napi::Array da = Napi::Array::New(env, ds.size());
+    for (size_t k = 0; k < ds.size(); k++) da.Set(uint32_t(k), diagnosticToJs(env, ds[k], path_));
+    out.Set("diagnostics", da);
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::string path_;
+  Napi::Promise::Deferred deferred_;
+  std::unique_ptr<etl::EtlReader> reader_;
+  std::map<etl::Guid, std::map<uint32_t, uint64_t>> counts_;
+  etl::EtlError error_;
+  bool failed_ = false;
+};
+
+Napi::Value Summarize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "summarize(path)");
+  auto* w = new SummaryWorker(env, info[0].As<Napi::String>());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace
+
+void InitTraceReader(Napi::Env env, Napi::Object exports) {
+  exports.Set("TraceReader", TraceReader::Define(env));
+  exports.Set("summarize", Napi::Function::New(env, Summarize, "summarize"));
+}
+
+}  // namespace addon
