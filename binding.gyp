@@ -13,6 +13,12 @@
         'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
         'MACOSX_DEPLOYMENT_TARGET': '11.0',
       },
+      'conditions': [
+        ['OS=="win"', {
+          'sources': ['<@(etl_windows_sources)'],
+          'libraries': ['advapi32.lib', 'tdh.lib'],
+        }],
+      ],
       'msvs_settings': {
         'VCCLCompilerTool': { 'ExceptionHandling': 1, 'AdditionalOptions': ['/std:c++17', '/utf-8'] },
       },

@@ -1,5 +1,5 @@
 // `etl-imds info`: what a trace file is and what it holds, in one native pass.
-import { native } from './native/binding.js';
+import { native, type Backend } from './native/binding.js';
 import type { Diagnostic, TraceHeader } from './native/types.js';
 import { fileTimeToIso } from './time.js';
 
@@ -66,8 +66,8 @@ export function headerForJson(h: TraceHeader): InfoHeader {
   };
 }
 
-export async function traceInfo(file: string): Promise<TraceInfo> {
-  const s = await native().summarize(file);
+export async function traceInfo(file: string, backend: Backend = 'portable'): Promise<TraceInfo> {
+  const s = await native().summarize(file, backend);
   const providers = s.providers
     .map((p) => ({ guid: p.guid, name: p.name ?? null, events: p.events }))
     .sort((a, b) => total(b.events) - total(a.events) || a.guid.localeCompare(b.guid));

@@ -1,6 +1,6 @@
 // openTrace(): the library's view of one .etl file.
 import { native } from './native/binding.js';
-import type { NativeStats } from './native/binding.js';
+import type { Backend, NativeStats } from './native/binding.js';
 import type { Diagnostic, EventBatch, TraceHeader } from './native/types.js';
 
 export interface OpenTraceOptions {
@@ -8,6 +8,8 @@ export interface OpenTraceOptions {
   providers?: string[];
   /** Only these event ids (classic events: the opcode). */
   ids?: number[];
+  /** 'portable' (default, every OS) or 'tdh' (Windows' own ETW consumer, to cross-check). */
+  backend?: Backend;
   /** Events per batch (default 4096). */
   batchSize?: number;
 }
@@ -25,7 +27,7 @@ export interface Trace {
 }
 
 export function openTrace(path: string, options: OpenTraceOptions = {}): Trace {
-  const reader = new (native().TraceReader)(path, { providers: options.providers, ids: options.ids });
+  const reader = new (native().TraceReader)(path, { providers: options.providers, ids: options.ids, backend: options.backend });
   const header = reader.header();
   const diagnostics: Diagnostic[] = [];
   let iterating = false;

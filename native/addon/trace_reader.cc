@@ -8,6 +8,7 @@
 #include "convert_js.h"
 #include "etl/providers.h"
 #include "etl/reader.h"
+#include "etl/trace_source.h"
 #include "trace_reader.h"
 
 namespace addon {
@@ -65,19 +66,24 @@ class TraceReader : public Napi::ObjectWrap<TraceReader> {
           filter_.providers.insert(*g);
         }
       }
+      if (o.Has("backend") && o.Get("backend").IsString()) {
+        std::string b = o.Get("backend").ToString();
+        if (b == "tdh") backend_ = etl::Backend::Tdh;
+        else if (b != "portable") throw Napi::TypeError::New(env, "unknown backend '" + b + "': portable or tdh");
+      }
       if (o.Has("ids") && o.Get("ids").IsArray()) {
         Napi::Array a = o.Get("ids").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); i++) filter_.ids.insert(a.Get(i).ToNumber().Uint32Value());
       }
     }
     try {
-      reader_ = std::make_unique<etl::EtlReader>(path_);
+      reader_ = etl::openTraceSource(path_, backend_);
     } catch (const etl::EtlError& e) {
       throw etlErrorToJs(env, e, path_);
     }
   }
 
-  etl::EtlReader* reader() { return reader_.get(); }
+  etl::TraceSource* reader() { return reader_.get(); }
   const Filter& filter() const { return filter_; }
   const std::string& path() const { return path_; }
   bool busy = false;
@@ -97,10 +103,11 @@ class TraceReader : public Napi::ObjectWrap<TraceReader> {
 
   std::string path_;
   Filter filter_;
-  std::unique_ptr<etl::EtlReader> reader_;
+  etl::Backend backend_ = etl::Backend::Portable;
+  std::unique_ptr<etl::TraceSource> reader_;
 };
 
-Napi::Object statsToJs(Napi::Env env, const etl::EtlReader& r) {
+Napi::Object statsToJs(Napi::Env env, const etl::TraceSource& r) {
   const auto& s = r.stats();
   Napi::Object o = Napi::Object::New(env);
   o.Set("buffers", double(s.buffers));
@@ -157,7 +164,7 @@ class BatchWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    etl::EtlReader* r = owner_->reader();
+    etl::TraceSource* r = owner_->reader();
     etl::EventRecord rec;
     const Filter& f = owner_->filter();
     // Bound a batch by bytes too, so one call never holds a huge copy.
@@ -223,12 +230,12 @@ Napi::Value TraceReader::ReadBatch(const Napi::CallbackInfo& info) {
 // summarize(path) → Promise<{ header, stats, providers, diagnostics }>: one pass in C++.
 class SummaryWorker : public Napi::AsyncWorker {
  public:
-  SummaryWorker(Napi::Env env, std::string path)
-      : Napi::AsyncWorker(env), path_(std::move(path)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  SummaryWorker(Napi::Env env, std::string path, etl::Backend backend)
+      : Napi::AsyncWorker(env), path_(std::move(path)), backend_(backend), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      reader_ = std::make_unique<etl::EtlReader>(path_);
+      reader_ = etl::openTraceSource(path_, backend_);
       etl::EventRecord rec;
       while (reader_->next(rec)) counts_[rec.provider][rec.id]++;
     } catch (const etl::EtlError& e) {
@@ -257,7 +264,7 @@ class SummaryWorker : public Napi::AsyncWorker {
       provs.Set(i++, p);
     }
     out.Set("providers", provs);
-    const auto& ds = reader_->diagnostics();
+    const auto ds = reader_->takeNewDiagnostics();
     Napi::Array da = Napi::Array::New(env, ds.size());
     for (size_t k = 0; k < ds.size(); k++) da.Set(uint32_t(k), diagnosticToJs(env, ds[k], path_));
     out.Set("diagnostics", da);
@@ -267,8 +274,9 @@ class SummaryWorker : public Napi::AsyncWorker {
 
  private:
   std::string path_;
+  etl::Backend backend_;
   Napi::Promise::Deferred deferred_;
-  std::unique_ptr<etl::EtlReader> reader_;
+  std::unique_ptr<etl::TraceSource> reader_;
   std::map<etl::Guid, std::map<uint32_t, uint64_t>> counts_;
   etl::EtlError error_;
   bool failed_ = false;
@@ -277,7 +285,13 @@ class SummaryWorker : public Napi::AsyncWorker {
 Napi::Value Summarize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "summarize(path)");
-  auto* w = new SummaryWorker(env, info[0].As<Napi::String>());
+  etl::Backend backend = etl::Backend::Portable;
+  if (info.Length() > 1 && info[1].IsString()) {
+    std::string b = info[1].ToString();
+    if (b == "tdh") backend = etl::Backend::Tdh;
+    else if (b != "portable") throw Napi::TypeError::New(env, "unknown backend '" + b + "': portable or tdh");
+  }
+  auto* w = new SummaryWorker(env, info[0].As<Napi::String>(), backend);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -288,6 +302,7 @@ Napi::Value Summarize(const Napi::CallbackInfo& info) {
 void InitTraceReader(Napi::Env env, Napi::Object exports) {
   exports.Set("TraceReader", TraceReader::Define(env));
   exports.Set("summarize", Napi::Function::New(env, Summarize, "summarize"));
+  exports.Set("tdhAvailable", etl::tdhBackendAvailable());
 }
 
 }  // namespace addon

@@ -13,6 +13,7 @@
 #include "diagnostics.h"
 #include "logfile_header.h"
 #include "buffer.h"
+#include "trace_source.h"
 
 namespace etl {
 
@@ -36,31 +37,32 @@ struct ReaderStats {
 
 class FileSource;
 
-class EtlReader {
+class EtlReader : public TraceSource {
  public:
   // Opens and indexes the file (reads every buffer header; no event data).
   // Throws EtlError when the file cannot be read or is not an .etl.
   explicit EtlReader(const std::string& path, ReaderOptions opts = {});
-  ~EtlReader();
+  ~EtlReader() override;
   EtlReader(const EtlReader&) = delete;
   EtlReader& operator=(const EtlReader&) = delete;
 
-  const LogfileHeader& header() const { return header_; }
+  const LogfileHeader& header() const override { return header_; }
+  const char* backendName() const override { return "portable"; }
   const std::string& path() const { return path_; }
-  uint64_t fileSize() const { return fileSize_; }
+  uint64_t fileSize() const override { return fileSize_; }
   const std::vector<BufferInfo>& buffers() const { return index_; }
 
   // Next record in delivery order; false at the end. `rec` points into
   // reader-owned memory valid until the next call.
-  bool next(EventRecord& rec);
+  bool next(EventRecord& rec) override;
 
   // Bytes of the file consumed so far (for progress), in file-offset terms.
-  uint64_t bytesDone() const { return bytesDone_; }
+  uint64_t bytesDone() const override { return bytesDone_; }
 
-  const ReaderStats& stats() const { return stats_; }
+  const ReaderStats& stats() const override { return stats_; }
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
   // Diagnostics added since the last call (for streaming them to JS).
-  std::vector<Diagnostic> takeNewDiagnostics();
+  std::vector<Diagnostic> takeNewDiagnostics() override;
 
  private:
   struct Stream;

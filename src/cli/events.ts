@@ -11,6 +11,7 @@ export interface EventsArgs {
   limit?: number;
   ndjson: boolean;
   strict: boolean;
+  backend: 'portable' | 'tdh';
 }
 
 export function eventsCommand(y: Argv): Argv {
@@ -24,11 +25,12 @@ export function eventsCommand(y: Argv): Argv {
         .option('id', { type: 'number', array: true, describe: 'only this event id; repeatable' })
         .option('limit', { type: 'number', describe: 'stop after N events' })
         .option('ndjson', { type: 'boolean', default: false, describe: 'one JSON object per line' })
-        .option('strict', { type: 'boolean', default: false, describe: 'exit 2 if any part of the file is damaged' }) as Argv<EventsArgs>,
+        .option('strict', { type: 'boolean', default: false, describe: 'exit 2 if any part of the file is damaged' })
+        .option('backend', { choices: ['portable', 'tdh'] as const, default: 'portable' as const, describe: "reader: portable (any OS) or tdh (Windows' ETW API)" }) as Argv<EventsArgs>,
     async (args) => {
       let code: number = EXIT.ok;
       try {
-        const trace = openTrace(args.file, { providers: args.provider, ids: args.id });
+        const trace = openTrace(args.file, { providers: args.provider, ids: args.id, backend: args.backend });
         let n = 0;
         const limit = args.limit ?? Infinity;
         const out: string[] = [];

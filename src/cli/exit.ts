@@ -22,6 +22,7 @@ export function toCliError(e: unknown): CliError {
   if (e instanceof CliError) return e;
   // The addon throws TypeError for bad arguments (an unknown provider name, ...).
   if (e instanceof TypeError) return new CliError(e.message, EXIT.usage);
+  if ((e as { code?: string })?.code === 'ETL_backend') return new CliError((e as Error).message, EXIT.usage);
   const err = e as { message?: string; code?: string };
   const msg = err?.message ?? String(e);
   return new CliError(msg, EXIT.input);

@@ -7,6 +7,7 @@ export interface InfoArgs {
   files: string[];
   json: boolean;
   strict: boolean;
+  backend: 'portable' | 'tdh';
 }
 
 export function infoCommand(y: Argv): Argv {
@@ -17,13 +18,14 @@ export function infoCommand(y: Argv): Argv {
       b
         .positional('files', { type: 'string', array: true, demandOption: true, describe: '.etl files' })
         .option('json', { type: 'boolean', default: false, describe: 'JSON output (one object per file, an array for several)' })
-        .option('strict', { type: 'boolean', default: false, describe: 'exit 2 if any part of a file is damaged' }) as Argv<InfoArgs>,
+        .option('strict', { type: 'boolean', default: false, describe: 'exit 2 if any part of a file is damaged' })
+        .option('backend', { choices: ['portable', 'tdh'] as const, default: 'portable' as const, describe: "reader: portable (any OS) or tdh (Windows' ETW API)" }) as Argv<InfoArgs>,
     async (args) => {
       const results: TraceInfo[] = [];
       let code: number = EXIT.ok;
       for (const f of args.files) {
         try {
-          const r = await traceInfo(f);
+          const r = await traceInfo(f, args.backend);
           results.push(r);
           for (const d of r.diagnostics) process.stderr.write(`etl-imds: ${d.severity}: ${d.message}\n`);
           if (r.diagnostics.length > 0 || r.bytesSkipped > 0) code = Math.max(code, args.strict ? EXIT.input : EXIT.partial);

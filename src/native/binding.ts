@@ -34,10 +34,14 @@ export interface NativeSummary {
   diagnostics: Diagnostic[];
 }
 
+export type Backend = 'portable' | 'tdh';
+
 export interface NativeBinding {
   backend: string;
-  TraceReader: new (path: string, options?: { providers?: string[]; ids?: number[] }) => NativeTraceReader;
-  summarize(path: string): Promise<NativeSummary>;
+  /** True in Windows builds, where the ETW consumer API backend is compiled in. */
+  tdhAvailable: boolean;
+  TraceReader: new (path: string, options?: { providers?: string[]; ids?: number[]; backend?: Backend }) => NativeTraceReader;
+  summarize(path: string, backend?: Backend): Promise<NativeSummary>;
   // Other areas (capture, pcapng, scan) add their functions; see their modules.
   [name: string]: unknown;
 }
