@@ -12,8 +12,12 @@
       'native/etl/record.cc',
       'native/etl/reader.cc',
       'native/etl/providers.cc',
-      'native/etl/schema.cc',
       'native/etl/file_source.cc',
+      'native/etl/trace_source.cc',
+    ],
+    # Windows only: the ETW consumer API backend (--backend tdh).
+    'etl_windows_sources': [
+      'native/windows/tdh_source.cc',
     ],
     'etl_addon_sources': [
       'native/addon/addon.cc',
