@@ -12,6 +12,7 @@
       'native/etl/record.cc',
       'native/etl/reader.cc',
       'native/etl/providers.cc',
+      'native/etl/schema.cc',
       'native/etl/file_source.cc',
       'native/etl/trace_source.cc',
     ],
