@@ -15,6 +15,11 @@
       'native/etl/schema.cc',
       'native/etl/file_source.cc',
       'native/etl/trace_source.cc',
+      'native/capture/extractor.cc',
+      'native/capture/netparse.cc',
+      'native/capture/convert.cc',
+      'native/pcapng/output.cc',
+      'native/pcapng/writer.cc',
     ],
     # Windows only: the ETW consumer API backend (--backend tdh).
     'etl_windows_sources': [

@@ -1,0 +1,124 @@
+// The engine of `etl-imds convert` and of the native packet selection of
+// `etl-imds scan`: .etl → PacketExtractor → filters → pcapng, in one pass over
+// the packets. No N-API here (the addon and the C++ tests both use it).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "etl/diagnostics.h"
+#include "etl/trace_source.h"
+#include "extractor.h"
+#include "pcapng/output.h"
+
+namespace etl { class SchemaRegistry; }
+
+namespace capture {
+
+struct ConvertError : std::runtime_error {
+  std::string code;  // "strict", "cancelled", "io"
+  ConvertError(std::string c, const std::string& m) : std::runtime_error(m), code(std::move(c)) {}
+};
+
+struct ConvertOptions {
+  bool hasPid = false;
+  uint32_t pid = 0;          // keep only packets whose event PID is this
+  bool imdsOnly = false;     // keep only TCP to/from IMDS port 80
+  bool dedupe = false;       // pktmon: first appearance of each PktGroupId+PktNumber
+  bool strict = false;       // any warning or reader diagnostic fails the conversion
+  std::string userAppl = "etl-imds";
+  etl::Backend backend = etl::Backend::Portable;
+  // Called on the converting thread about every 256 KiB of input.
+  std::function<void(uint64_t bytesDone, uint64_t fileSize, uint64_t packets)> onProgress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct InterfaceSummary {
+  int32_t id = 0;
+  std::string name, description;
+  uint16_t linkType = 0;
+  Source source = Source::Ndis;
+  uint64_t packets = 0;       // packets written on it
+};
+
+struct ConvertSummary {
+  std::string input, output;
+  uint64_t packets = 0;        // EPBs written
+  uint64_t packetsSeen = 0;    // packets decoded before filtering
+  uint64_t filteredOut = 0;    // by --pid / --imds-only
+  uint64_t duplicates = 0;     // by --dedupe
+  std::vector<InterfaceSummary> interfaces;  // IDBs written, by id
+  std::map<std::string, uint64_t> warnings;  // by kind
+  std::vector<std::string> warningSamples;
+  std::vector<etl::Diagnostic> diagnostics;  // from the reader (capped by it)
+  uint64_t diagnosticCount = 0;
+  uint64_t bytesWritten = 0;
+  ExtractorStats stats;
+  uint64_t records = 0;
+  uint32_t eventsLost = 0, buffersLost = 0;
+  uint64_t buffersWithLossFlag = 0;
+  uint64_t fileSize = 0;
+};
+
+// Converts into `out` (not committed: the caller commits or aborts).
+ConvertSummary convertTrace(const std::string& input, pcapng::Output& out, const ConvertOptions& o);
+
+// Converts to a file (temp + rename) or, for output "-", to standard output.
+ConvertSummary convertFile(const std::string& input, const std::string& output, const ConvertOptions& o);
+
+// A packet selected for the IMDS scan.
+struct ImdsPacket {
+  int64_t fileTime = 0;
+  uint16_t cpu = 0;
+  uint32_t pid = 0, tid = 0;
+  Source source = Source::Ndis;
+  int32_t interfaceId = 0;
+  Direction direction = Direction::Unknown;
+  std::vector<uint8_t> ip;     // from the IP header to the end of the captured bytes
+  bool hasPktmon = false;
+  uint64_t pktGroupId = 0;
+  uint16_t pktNumber = 0, appearance = 0, component = 0;
+  bool dropped = false;
+  uint64_t frame = 0;          // 1-based ordinal in the unfiltered conversion
+};
+
+struct ScanOptions {
+  bool hasPid = false;
+  uint32_t pid = 0;
+  etl::Backend backend = etl::Backend::Portable;
+};
+
+// Pull-style scan: each nextBatch() reads on until `maxPackets` IMDS packets
+// or `maxRecords` records were seen, or the end.
+class PacketScanner {
+ public:
+  PacketScanner(const std::string& input, ScanOptions o);
+  ~PacketScanner();
+  // false when the trace is exhausted (out may still hold the last packets).
+  bool nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, size_t maxRecords);
+  std::vector<etl::Diagnostic> takeNewDiagnostics();
+  uint64_t bytesDone() const;
+  uint64_t fileSize() const;
+  const PacketExtractor& extractor() const { return *extractor_; }
+  PacketExtractor& extractor() { return *extractor_; }
+  uint64_t records() const { return records_; }
+
+ private:
+  std::unique_ptr<etl::TraceSource> reader_;
+  std::unique_ptr<etl::SchemaRegistry> schemas_;
+  std::unique_ptr<PacketExtractor> extractor_;
+  std::vector<ImdsPacket>* out_ = nullptr;
+  ScanOptions opts_;
+  uint64_t records_ = 0;
+  bool done_ = false;
+};
+
+// Adapter: offsets from the file's embedded schemas (etl/schema.h).
+std::shared_ptr<LayoutResolver> schemaLayoutResolver(const etl::SchemaRegistry* registry);
+
+}  // namespace capture

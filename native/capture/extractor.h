@@ -1,0 +1,159 @@
+// PacketExtractor: fed EventRecords in delivery order, emits whole packets
+// from NDIS-PacketCapture (1001/1002/1003), Ras-NdisWanPacketCapture
+// (5001/5002) and PktMon (160/170, components 20/65/66/70).
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+#include "etl/event_record.h"
+#include "packet.h"
+
+namespace capture {
+
+// Byte offsets of named fixed-position properties for one (provider, id,
+// version). The default uses the known layouts (etl2pcapng.md §4); a resolver
+// backed by the file's embedded schemas can be plugged in so builds that moved
+// or added fields still decode.
+class LayoutResolver {
+ public:
+  virtual ~LayoutResolver() = default;
+  // Fills out[i] with the offset of names[i] in the user data, -1 when the
+  // schema lacks it. Returns false when there is no schema for this event
+  // (the known layout is used then).
+  virtual bool offsets(const etl::Guid& provider, uint16_t id, uint8_t version, bool pointer64,
+                       const std::vector<std::string>& names, std::vector<int32_t>& out) = 0;
+};
+
+struct ExtractorStats {
+  uint64_t events = 0;           // packet-source events seen
+  uint64_t fragments = 0;        // 1001/1003 fragments
+  uint64_t packets = 0;          // packets emitted
+  uint64_t oversize = 0;
+  uint64_t missingStart = 0;
+  uint64_t missingEnd = 0;
+  uint64_t malformed = 0;        // events whose payload could not be decoded
+  uint64_t relabeled = 0;        // pktmon Wi-Fi packets whose payload is Ethernet
+};
+
+// Things worth telling the user; counted by kind, the first few kept whole.
+struct WarningLog {
+  std::map<std::string, uint64_t> counts;
+  std::vector<std::string> samples;   // "kind: message"
+  size_t maxSamples = 50;
+  uint64_t total = 0;
+  void add(const std::string& kind, const std::string& message);
+};
+
+struct PktmonComponent {
+  std::string name, description;
+  bool hasMac = false, hasIpv4 = false, hasIpv6 = false;
+  uint8_t mac[6] = {};
+  uint8_t ipv4[4] = {};
+  uint8_t ipv6[16] = {};
+};
+
+class PacketExtractor {
+ public:
+  using Sink = std::function<void(Packet&)>;
+  explicit PacketExtractor(Sink sink);
+  ~PacketExtractor();
+
+  void setLayoutResolver(std::shared_ptr<LayoutResolver> r) { resolver_ = std::move(r); layouts_.clear(); }
+
+  // Feed the next record; packets completed by it go to the sink.
+  void feed(const etl::EventRecord& rec);
+  // End of trace: packets still waiting for PACKET_END are emitted (flagged).
+  void finish();
+
+  // PktMon component events (20/65/66/70) only; used by a pre-scan so that
+  // interface names are known before the first packet (pktmon writes them at
+  // the end of the log). Returns true if the record was one.
+  bool absorbComponent(const etl::EventRecord& rec);
+  bool sawPktmon() const { return sawPktmon_; }
+  const std::map<uint16_t, PktmonComponent>& components() const { return components_; }
+  // Component info found by a pre-scan (merged under what is known).
+  void importComponents(const std::map<uint16_t, PktmonComponent>& c) {
+    for (auto& kv : c) components_[kv.first] = kv.second;
+  }
+
+  // Interfaces that carry packets, by pcapng id.
+  const std::vector<Interface*>& interfaces() const { return byId_; }
+  const ExtractorStats& stats() const { return stats_; }
+  WarningLog& warnings() { return warnings_; }
+
+  static bool isPacketProvider(const etl::Guid& g);
+
+ private:
+  struct Partial {
+    std::vector<uint8_t> data;
+    uint64_t total = 0;        // bytes logged, including any cut off
+    uint32_t fragments = 0;
+    uint32_t flags = 0;
+    Interface* iface = nullptr;
+    int64_t fileTime = 0;
+    uint16_t cpu = 0;
+    uint32_t pid = 0, tid = 0;
+    uint64_t keywords = 0;
+    Source source = Source::Ndis;
+    uint32_t destinationCount = 0, hashValue = 0;
+  };
+  struct PartialKey {
+    Interface* iface;
+    uint16_t cpu;
+    bool operator<(const PartialKey& o) const {
+      return iface != o.iface ? iface < o.iface : cpu < o.cpu;
+    }
+  };
+  struct Layout {
+    bool fromSchema = false;
+    std::vector<int32_t> off;
+  };
+
+  const Layout& layout(const etl::EventRecord& rec, const std::vector<std::string>& names,
+                       const std::vector<int32_t>& known);
+  Interface* findOrCreate(const InterfaceKey& key, uint16_t linkType, uint32_t miniport, const etl::EventRecord& rec);
+  void assignId(Interface* f);
+  void onNdisFragment(const etl::EventRecord& rec);
+  void onNdisMetadata(const etl::EventRecord& rec);
+  void onVmSwitchFragment(const etl::EventRecord& rec);
+  void onNdisWan(const etl::EventRecord& rec);
+  void onPktmonPacket(const etl::EventRecord& rec);
+  void addFragment(const etl::EventRecord& rec, Interface* f, Source src, const uint8_t* p, uint32_t n,
+                   uint32_t destCount, uint32_t hash);
+  void emitPartial(Partial& part);
+  void emit(Packet& pkt, const uint8_t* data, uint32_t len, uint64_t total);
+  void malformed(const etl::EventRecord& rec, const std::string& what);
+
+  Sink sink_;
+  std::shared_ptr<LayoutResolver> resolver_;
+  std::map<std::tuple<etl::Guid, uint16_t, uint8_t>, Layout> layouts_;
+  std::deque<Interface> ifaces_;
+  std::map<InterfaceKey, Interface*> byKey_;
+  std::vector<Interface*> byId_;
+  std::map<PartialKey, Partial> partials_;
+  std::map<uint32_t, WifiMetadata> pendingWifi_;   // by LowerIfIndex
+  std::map<uint16_t, PktmonComponent> components_;
+  std::vector<uint8_t> single_;                    // reused for single-event packets
+  ExtractorStats stats_;
+  WarningLog warnings_;
+  uint64_t ordinal_ = 0;
+  bool sawPktmon_ = false;
+};
+
+// etl2pcapng's EPB comment (§7.4) for this packet, with our additions:
+// pktmon packets get "PID=.. TID=.." plus their pktmon fields, and flagged
+// packets say why they are incomplete.
+std::string packetComment(const Packet& p);
+
+// Wi-Fi PHY name as etl2pcapng prints it.
+const char* phyTypeName(uint32_t id);
+
+// UTF-16LE NUL-terminated string at p (at most `avail` bytes) → UTF-8.
+// *used = bytes consumed including the terminator; false if no terminator.
+bool readUtf16z(const uint8_t* p, size_t avail, std::string& out, size_t* used);
+
+}  // namespace capture
