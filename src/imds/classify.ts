@@ -1,0 +1,111 @@
+// Per-request IMDS verdict from a parsed request head (ecosystem.md §A3, §A6).
+// IMDS itself decides v1 vs v2 by header presence, so do we; Host is not used
+// to decide anything (IMDS is also reachable by DNS name).
+
+import { headerValue, hasHeader, type RequestHead } from './http.js';
+import type { ImdsClass, ImdsFlag } from './types.js';
+
+export const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
+export const TTL_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
+export const TOKEN_PATH = '/latest/api/token';
+const MAX_TTL = 21600;
+const MAX_TEXT = 512;
+const MAX_PATH = 2048;
+
+export interface Classification {
+  class: ImdsClass;
+  method: string;
+  path: string;
+  host: string | null;
+  userAgent: string | null;
+  ttl: number | null;
+  flags: ImdsFlag[];
+}
+
+/** Printable, bounded text for output (header values may hold anything). */
+function clean(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const t = s.replace(/[\x00-\x1f\x7f]/g, '?');
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+/**
+ * The request target as a path with query; values of query parameters whose
+ * name mentions a token or credential are replaced so no secret is printed.
+ * Absolute-form targets ("http://169.254.169.254/latest/...") are reduced to their path.
+ */
+export function redactTarget(target: string): { path: string; absolute: boolean } {
+  let path = target;
+  let absolute = false;
+  const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*(.*)$/.exec(target);
+  if (abs) { absolute = true; path = abs[1] || '/'; }
+  const hash = path.indexOf('#');
+  if (hash >= 0) path = path.slice(0, hash);
+  const q = path.indexOf('?');
+  if (q >= 0) {
+    const query = path.slice(q + 1).split('&').map((kv) => {
+      const eq = kv.indexOf('=');
+      const name = eq < 0 ? kv : kv.slice(0, eq);
+      return eq >= 0 && /token|secret|key|password|signature|credential/i.test(name) ? `${name}=REDACTED` : kv;
+    });
+    path = `${path.slice(0, q)}?${query.join('&')}`;
+  }
+  return { path: clean(path, MAX_PATH), absolute };
+}
+
+function pathOnly(path: string): string {
+  const q = path.indexOf('?');
+  return q >= 0 ? path.slice(0, q) : path;
+}
+
+export function classifyRequest(head: RequestHead): Classification {
+  const flags: ImdsFlag[] = [];
+  const { path, absolute } = redactTarget(head.target);
+  if (absolute) flags.push('absolute-uri');
+  const h = head.headers;
+  const method = clean(head.method, 32);
+  const host = headerValue(h, 'host');
+  const ua = headerValue(h, 'user-agent');
+  const ttlRaw = headerValue(h, TTL_HEADER);
+  const token = headerValue(h, TOKEN_HEADER);
+  let ttl: number | null = null;
+  if (ttlRaw !== undefined && /^\d{1,9}$/.test(ttlRaw)) ttl = Number(ttlRaw);
+
+  const metadataFlavor = headerValue(h, 'metadata-flavor');
+  const azure = headerValue(h, 'metadata');
+  const otherCloud = (metadataFlavor !== undefined && metadataFlavor.toLowerCase() === 'google')
+    || (azure !== undefined && azure.toLowerCase() === 'true');
+  if (otherCloud) flags.push('other-cloud');
+  if (hasHeader(h, 'x-forwarded-for')) flags.push('x-forwarded-for');
+
+  const isTokenPath = pathOnly(path) === TOKEN_PATH;
+  let cls: ImdsClass;
+  if (head.method === 'PUT' && ttlRaw !== undefined) {
+    cls = 'token';
+    if (ttl === null || ttl < 1 || ttl > MAX_TTL) flags.push('bad-ttl');
+    if (!isTokenPath) flags.push('unusual-path');
+  } else if (head.method === 'PUT' && isTokenPath) {
+    // A token request missing its TTL (IMDS answers 400): a v2 attempt, not a tokenless read.
+    cls = 'token';
+    flags.push('no-ttl');
+  } else if (token !== undefined) {
+    cls = 'v2';
+    if (token === '') flags.push('empty-token');
+    if (head.method !== 'GET' && head.method !== 'HEAD') flags.push('unusual-method');
+  } else if (otherCloud) {
+    // Azure / GCP metadata client probing the shared address: tagged, never counted as v1.
+    cls = 'unknown';
+  } else {
+    cls = 'v1';
+    if (head.method !== 'GET' && head.method !== 'HEAD') flags.push('unusual-method');
+  }
+  return {
+    class: cls,
+    method,
+    path,
+    host: host === undefined ? null : clean(host, MAX_TEXT),
+    userAgent: ua === undefined ? null : clean(ua, MAX_TEXT),
+    ttl,
+    flags,
+  };
+}

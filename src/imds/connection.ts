@@ -1,0 +1,359 @@
+// One TCP connection between a client and IMDS: two reassembled streams, an
+// HTTP parser on each, request records, and responses matched to requests.
+
+import { PidVotes } from './attribute.js';
+import { classifyRequest } from './classify.js';
+import { HttpStreamParser, type HttpHead, type HttpSink, type InvalidReason, type MessageFlag } from './http.js';
+import { HalfStream, type Budget, type SegmentMeta, type StreamSink } from './reassembly.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, seqAdd, seqDiff, type TcpSegment } from './tcp.js';
+import type { ImdsClass, ImdsEndpoint, ImdsFlag } from './types.js';
+
+export interface RequestRecord {
+  start: number;
+  /** Exclusive end offset; Infinity while the message is open. */
+  end: number;
+  headEnd: number | null;
+  fragment: boolean;
+  /** Bytes present but not parseable, or cut by a gap / the end of the stream. */
+  invalid: boolean;
+  time: bigint | null;
+  beginTime: bigint;
+  votes: PidVotes;
+  frames: number[];
+  class: ImdsClass;
+  method: string | null;
+  path: string | null;
+  host: string | null;
+  userAgent: string | null;
+  ttl: number | null;
+  status: number | null;
+  flags: Set<ImdsFlag>;
+}
+
+interface ResponseRecord {
+  fragment: boolean;
+  ack: number | null;
+  afterGap: boolean;
+  status: number | null;
+  interim: boolean;
+  queued: boolean;
+}
+
+export interface ConnectionLimits {
+  maxBufferedBytes: number;
+  maxBufferedSegments: number;
+  maxHeaderBytes: number;
+  maxFrames: number;
+}
+
+const DUP_KEYS_MAX = 2048;
+
+export class Connection {
+  readonly client: HalfStream;
+  readonly server: HalfStream;
+  readonly requests: RequestRecord[] = [];
+  readonly votes = new PidVotes();
+  closed = false;
+  closedAt: bigint | null = null;
+  lastSeen: bigint;
+  orphanResponses = 0;
+  /** Times a buffer limit made this connection give up waiting for missing bytes. */
+  limitHits = 0;
+  duplicateAppearances = 0;
+  private reqParser!: HttpStreamParser;
+  private resParser!: HttpStreamParser;
+  private openReq: RequestRecord | null = null;
+  private openResp: ResponseRecord | null = null;
+  private respQueue: ResponseRecord[] = [];
+  private nextMatch = 0;
+  private serverGap = false;
+  private now: bigint;
+  private serverMeta: SegmentMeta | null = null;
+  private clientFin = false;
+  private serverFin = false;
+  private dupKeys = new Set<string>();
+  private finalized = false;
+
+  constructor(
+    readonly id: number,
+    readonly clientAddr: string,
+    readonly clientPort: number,
+    readonly endpoint: ImdsEndpoint,
+    private readonly limits: ConnectionLimits,
+    private readonly budget: Budget,
+    time: bigint,
+  ) {
+    this.now = time;
+    this.lastSeen = time;
+    const self = this;
+    const clientSink: StreamSink = {
+      deliver: (data, off, meta) => {
+        self.reqParser.push(data, off);
+        self.attribute(off, off + data.length, meta, true);
+      },
+      gap: (off, len) => self.reqParser.gap(off, len),
+      duplicate: (off, len, meta) => self.attribute(off, off + len, meta, false),
+      reset: () => {
+        self.requests.length = 0;
+        self.openReq = null;
+        self.nextMatch = 0;
+        self.reqParser = self.newRequestParser();
+      },
+      get committed() { return self.reqParser.synced; },
+    };
+    const serverSink: StreamSink = {
+      deliver: (data, off, meta) => {
+        self.serverMeta = meta;
+        self.resParser.push(data, off);
+        self.serverMeta = null;
+      },
+      gap: (off, len) => self.resParser.gap(off, len),
+      duplicate: () => {},
+      reset: () => {
+        self.openResp = null;
+        self.respQueue = [];
+        self.resParser = self.newResponseParser();
+      },
+      get committed() { return self.resParser.synced; },
+    };
+    this.client = new HalfStream(clientSink, budget);
+    this.server = new HalfStream(serverSink, budget);
+    this.reqParser = this.newRequestParser();
+    this.resParser = this.newResponseParser();
+  }
+
+  /** Client packet that starts a different connection on the same ports? */
+  isNewConnection(fromClient: boolean, tcp: TcpSegment): boolean {
+    if (!fromClient) return false;
+    if ((tcp.flags & TCP_SYN) && !(tcp.flags & TCP_ACK)) {
+      // A SYN with another ISN opens a new connection; the same ISN is a retransmission.
+      return this.client.isn !== null ? this.client.isn !== tcp.seq : this.client.fromSyn;
+    }
+    if (this.closed && tcp.payload.length > 0 && this.client.base !== null) {
+      // Data past everything the closed connection sent: the port was reused without a captured SYN.
+      const off = seqDiff(tcp.seq, this.client.base);
+      return off < 0 || off >= this.client.endOffset;
+    }
+    return false;
+  }
+
+  /** Key of a pktmon packet seen before (another component's copy), else records it. */
+  seenAppearance(key: string): boolean {
+    if (this.dupKeys.has(key)) return true;
+    this.dupKeys.add(key);
+    if (this.dupKeys.size > DUP_KEYS_MAX) {
+      const oldest = this.dupKeys.values().next().value;
+      if (oldest !== undefined) this.dupKeys.delete(oldest);
+    }
+    return false;
+  }
+
+  /** Another component's copy of a packet already processed: its PID still counts. */
+  duplicateAppearance(fromClient: boolean, tcp: TcpSegment, meta: SegmentMeta): void {
+    this.duplicateAppearances++;
+    this.lastSeen = meta.time;
+    if (!fromClient) return;
+    this.votes.add(meta.pid, meta.tid);
+    const off = this.client.offsetOf((tcp.flags & TCP_SYN) ? seqAdd(tcp.seq, 1) : tcp.seq);
+    if (off !== null && tcp.payload.length > 0) this.attribute(off, off + tcp.payload.length, meta, false);
+  }
+
+  segment(fromClient: boolean, tcp: TcpSegment, meta: SegmentMeta): void {
+    this.now = meta.time;
+    this.lastSeen = meta.time;
+    const stream = fromClient ? this.client : this.server;
+    if (fromClient) this.votes.add(meta.pid, meta.tid);
+    let seq = tcp.seq;
+    if (tcp.flags & TCP_SYN) {
+      stream.syn(tcp.seq);
+      if (!fromClient && (tcp.flags & TCP_ACK)) this.client.originFromAck(tcp.ack);
+      seq = seqAdd(seq, 1); // data on a SYN (TCP Fast Open) follows the SYN's sequence number
+    }
+    if (tcp.payload.length > 0) {
+      stream.data(seq, tcp.payload, meta);
+      this.enforceLimits();
+    }
+    if (tcp.flags & TCP_FIN) {
+      stream.fin(seq, tcp.payload.length);
+      if (fromClient) this.clientFin = true; else this.serverFin = true;
+    }
+    if ((tcp.flags & TCP_RST) || (this.clientFin && this.serverFin)) {
+      if (!this.closed) { this.closed = true; this.closedAt = meta.time; }
+    }
+  }
+
+  /** Flushes everything and returns the finished request records (once). */
+  finalize(): RequestRecord[] {
+    if (this.finalized) return [];
+    this.finalized = true;
+    this.client.drain();
+    this.server.drain();
+    this.reqParser.finish(Math.max(this.client.finOff ?? 0, this.client.next));
+    this.resParser.finish(Math.max(this.server.finOff ?? 0, this.server.next));
+    this.tryMatch();
+    this.orphanResponses += this.respQueue.length;
+    this.respQueue = [];
+    for (const r of this.requests) if (r.time === null) r.time = r.beginTime;
+    return this.requests;
+  }
+
+  private enforceLimits(): void {
+    const { maxBufferedBytes, maxBufferedSegments } = this.limits;
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const bytes = this.client.pendingBytes + this.server.pendingBytes;
+      const segs = this.client.pendingSegments + this.server.pendingSegments;
+      if (bytes <= maxBufferedBytes && segs <= maxBufferedSegments) break;
+      const s = this.client.pendingBytes + this.client.pendingSegments >= this.server.pendingBytes + this.server.pendingSegments
+        ? this.client : this.server;
+      if (!s.skipHole()) break;
+      this.limitHits++;
+    }
+    if (this.budget.total > this.budget.maxTotal) {
+      this.limitHits++;
+      // Scan-wide cap: this connection stops waiting for its missing bytes.
+      this.client.drain();
+      this.server.drain();
+    }
+  }
+
+  /** Credits a delivered (first) or repeated copy of client bytes [from, to) to the requests it carries. */
+  private attribute(from: number, to: number, meta: SegmentMeta, first: boolean): void {
+    for (let k = this.requests.length - 1; k >= 0; k--) {
+      const r = this.requests[k]!;
+      if (r.end <= from) break;
+      if (r.start >= to) continue;
+      r.votes.add(meta.pid, meta.tid);
+      if (meta.dropped) r.flags.add('dropped');
+      if (!first) continue;
+      if (r.time === null) r.time = meta.time;
+      if (r.frames.length < this.limits.maxFrames && !r.frames.includes(meta.frame)) r.frames.push(meta.frame);
+    }
+  }
+
+  private newRequestParser(): HttpStreamParser {
+    const self = this;
+    const sink: HttpSink = {
+      begin(off: number, fragment: boolean) {
+        const r: RequestRecord = {
+          start: off, end: Infinity, headEnd: null, fragment, invalid: false, time: null, beginTime: self.now,
+          votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, host: null,
+          userAgent: null, ttl: null, status: null, flags: new Set(),
+        };
+        if (fragment && !self.client.fromSyn && !self.reqParser.synced) r.flags.add('missing-start');
+        self.requests.push(r);
+        self.openReq = r;
+      },
+      head(head: HttpHead, headEnd: number) {
+        const r = self.openReq;
+        if (!r || head.kind !== 'request') return null;
+        const c = classifyRequest(head);
+        r.class = c.class;
+        r.method = c.method;
+        r.path = c.path;
+        r.host = c.host;
+        r.userAgent = c.userAgent;
+        r.ttl = c.ttl;
+        for (const f of c.flags) r.flags.add(f);
+        r.headEnd = headEnd;
+        self.tryMatch();
+        return null;
+      },
+      invalid(reason: InvalidReason) {
+        const r = self.openReq;
+        if (!r) return;
+        r.class = 'unknown';
+        r.invalid = true;
+        r.flags.add(reason === 'gap' ? 'gap' : reason === 'truncated' ? 'truncated' : 'unparseable');
+        self.tryMatch();
+      },
+      flag(flag: MessageFlag) {
+        self.openReq?.flags.add(flag);
+      },
+      end(off: number) {
+        const r = self.openReq;
+        if (r) { r.end = off; self.openReq = null; }
+        self.tryMatch();
+      },
+    };
+    return new HttpStreamParser('request', sink, this.limits.maxHeaderBytes, this.client.fromSyn);
+  }
+
+  private newResponseParser(): HttpStreamParser {
+    const self = this;
+    const sink: HttpSink = {
+      begin(_off: number, fragment: boolean) {
+        self.openResp = {
+          fragment, ack: self.serverMeta?.ack ?? null, afterGap: self.serverGap, status: null, interim: false, queued: false,
+        };
+        self.serverGap = false;
+      },
+      head(head: HttpHead) {
+        const resp = self.openResp;
+        if (!resp || head.kind !== 'response') return null;
+        if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+          resp.interim = true; // 100 Continue and friends precede the real answer
+          return null;
+        }
+        resp.status = head.status;
+        // The request this response answers, if already parsed (to know a HEAD response has no body).
+        const pending = self.requests[self.nextMatch + self.respQueue.length];
+        resp.queued = true;
+        self.respQueue.push(resp);
+        self.tryMatch();
+        return pending?.method ?? null;
+      },
+      invalid() {
+        const resp = self.openResp;
+        if (resp && !resp.fragment && !resp.queued) { resp.queued = true; self.respQueue.push(resp); self.tryMatch(); }
+      },
+      flag(flag: MessageFlag) {
+        if (flag === 'gap') self.serverGap = true;
+      },
+      end() {
+        self.openResp = null;
+      },
+    };
+    return new HttpStreamParser('response', sink, this.limits.maxHeaderBytes, this.server.fromSyn);
+  }
+
+  /** A request is ready to take a response once its head is known or it is known to be unparseable. */
+  private ready(r: RequestRecord): boolean {
+    return r.headEnd !== null || r.fragment || r.invalid || r.end !== Infinity;
+  }
+
+  private refSeq(r: RequestRecord): number | null {
+    return this.client.seqOf(r.headEnd ?? r.start);
+  }
+
+  /** Pairs queued responses with requests in order (HTTP/1.1 answers in request order). */
+  private tryMatch(): void {
+    while (this.respQueue.length > 0 && this.nextMatch < this.requests.length) {
+      const resp = this.respQueue[0]!;
+      let r = this.requests[this.nextMatch]!;
+      if (!this.ready(r)) return;
+      if (resp.ack !== null) {
+        const ref = this.refSeq(r);
+        if (ref !== null && seqDiff(resp.ack, ref) < 0) {
+          // Sent before the server had this request: it answers one the capture missed.
+          this.respQueue.shift();
+          this.orphanResponses++;
+          continue;
+        }
+        if (resp.afterGap) {
+          // Responses were lost: this one answers the last request the server had received.
+          for (;;) {
+            const nxt = this.requests[this.nextMatch + 1];
+            if (!nxt || !this.ready(nxt)) break;
+            const nref = this.refSeq(nxt);
+            if (nref === null || seqDiff(resp.ack, nref) < 0) break;
+            this.nextMatch++;
+          }
+          r = this.requests[this.nextMatch]!;
+        }
+      }
+      r.status = resp.status;
+      this.nextMatch++;
+      this.respQueue.shift();
+    }
+  }
+}

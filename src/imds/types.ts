@@ -1,0 +1,113 @@
+// Public shapes of the IMDS analysis (what `etl-imds scan` builds its output from).
+
+export type ImdsEndpoint = '169.254.169.254' | 'fd00:ec2::254';
+
+/**
+ * token: PUT carrying X-aws-ec2-metadata-token-ttl-seconds (IMDSv2 session start).
+ * v2: carries X-aws-ec2-metadata-token.
+ * v1: a parsed request with neither header.
+ * unknown: request bytes missing or unparseable, or a non-AWS metadata request
+ *   (flag 'other-cloud'); never a guess at v1.
+ */
+export type ImdsClass = 'token' | 'v2' | 'v1' | 'unknown';
+
+/** Where the PID came from, best first. */
+export type ImdsAttribution = 'packet' | 'connection' | 'tcpip' | 'none';
+
+export type ImdsFlag =
+  | 'other-cloud'       // Metadata: true (Azure) or Metadata-Flavor: Google
+  | 'x-forwarded-for'   // IMDS rejects token PUTs carrying it
+  | 'gap'               // bytes of this request are missing from the capture
+  | 'missing-start'     // the capture holds only the tail of this request
+  | 'truncated'         // the stream ended inside this request
+  | 'unparseable'       // bytes present but not an HTTP/1.x request
+  | 'bad-framing'       // invalid Content-Length / Transfer-Encoding; later requests re-synchronised
+  | 'empty-token'       // X-aws-ec2-metadata-token present but empty
+  | 'no-ttl'            // PUT /latest/api/token without the TTL header (IMDS answers 400)
+  | 'bad-ttl'           // TTL not an integer in 1..21600 (IMDS answers 400)
+  | 'unusual-method'    // not GET/HEAD for a metadata read
+  | 'unusual-path'      // token PUT to a path other than /latest/api/token (IMDS answers 403)
+  | 'absolute-uri'      // request-target in absolute form (a proxy-style request)
+  | 'dropped'           // a packet carrying it was logged as dropped (pktmon)
+  | 'pid-conflict';     // its own packets carried more than one usable PID
+
+export interface ImdsRequest {
+  /** FILETIME (UTC, 100 ns) of the packet that carried the first request byte. */
+  time: bigint;
+  pid: number | null;
+  /** Thread of the packet the PID came from (only when attribution is 'packet'). */
+  tid: number | null;
+  attribution: ImdsAttribution;
+  class: ImdsClass;
+  method: string | null;
+  /** Request path with query; values of token-like query parameters redacted. */
+  path: string | null;
+  /** Final response status (1xx skipped), null when no response was matched. */
+  status: number | null;
+  endpoint: ImdsEndpoint;
+  clientAddr: string;
+  clientPort: number;
+  userAgent: string | null;
+  host: string | null;
+  /** X-aws-ec2-metadata-token-ttl-seconds as sent, when it is an integer. */
+  ttl: number | null;
+  flags: ImdsFlag[];
+  /** Frame numbers of the packets that carried the request (first appearance each, capped). */
+  frames: number[];
+  /** Ordinal of the TCP connection in this scan (1-based), to group requests. */
+  connection: number;
+}
+
+export type TcpipHintKind = 'connect' | 'accept' | 'close' | 'abort' | 'fail' | 'rundown' | 'other';
+
+/**
+ * A Microsoft-Windows-TCPIP event naming the process that owns a 4-tuple
+ * (payload PID, not the header PID). Addresses in text form (IPv4 dotted,
+ * IPv6 any RFC 4291 form, IPv4-mapped accepted); ports in host order.
+ */
+export interface TcpipHint {
+  fileTime: bigint;
+  pid: number;
+  localAddr: string;
+  localPort: number;
+  remoteAddr: string;
+  remotePort: number;
+  kind: TcpipHintKind;
+}
+
+export interface ImdsOptions {
+  /** Out-of-order bytes held per connection before the oldest hole is given up as a gap. Default 256 KiB. */
+  maxBufferedBytesPerConnection?: number;
+  /** Out-of-order segments held per connection (bounds per-segment overhead). Default 4096. */
+  maxBufferedSegmentsPerConnection?: number;
+  /** Out-of-order bytes held across the whole scan; beyond it new segments are dropped. Default 32 MiB. */
+  maxBufferedBytesTotal?: number;
+  /** Largest HTTP header section accepted. Default 64 KiB. */
+  maxHeaderBytes?: number;
+  /** Connections tracked at once; the least recently active is closed beyond it. Default 4096. */
+  maxConnections?: number;
+  /** Trace time (100 ns units) after which an idle connection is closed. Default 15 min. */
+  idleTimeout?: bigint;
+  /** Trace time a closed connection is kept for late retransmissions. Default 2 min. */
+  closedLinger?: bigint;
+  /** Frame numbers kept per request. Default 16. */
+  maxFramesPerRequest?: number;
+}
+
+export interface ImdsStats {
+  packets: number;
+  ignored: Record<string, number>;
+  duplicateAppearances: number;
+  retransmittedBytes: number;
+  gapBytes: number;
+  droppedBytes: number;
+  orphanResponses: number;
+  directionMismatches: number;
+}
+
+export interface ImdsResult {
+  requests: ImdsRequest[];
+  connections: number;
+  warnings: string[];
+  stats: ImdsStats;
+}
