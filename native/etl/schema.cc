@@ -363,7 +363,9 @@ std::optional<Schema> parseTraceEventInfo(const uint8_t* b, uint32_t len, std::s
   };
   for (auto& n : names)
     if (!blobString(b, len, rd32(b + n.at), n.out, n.what, &err)) return fail(err);
-  if (s.eventName.empty()) s.eventName = !s.taskName.empty() ? s.taskName : s.opcodeName;
+  // Fallback display name; generic opcodes ("win:Info") name nothing.
+  if (s.eventName.empty())
+    s.eventName = !s.taskName.empty() ? s.taskName : s.opcodeName.rfind("win:", 0) == 0 ? "" : s.opcodeName;
 
   s.topLevelCount = topCount;
   s.properties.resize(propCount);

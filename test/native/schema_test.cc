@@ -814,6 +814,8 @@ static void testNdisWifi() {
     if (!s) continue;
     CHECK(s->source == SchemaSource::TdhBlob);
     CHECK_EQ(s->providerName, std::string("Microsoft-Windows-NDIS-PacketCapture"));
+    CHECK_EQ(s->opcodeName, std::string("win:Info"));
+    CHECK_EQ(s->eventName, std::string(""));  // no EventName/TaskName in this blob
     CHECK_EQ(s->topLevelCount, 6u);
     DecodedPayload r = decode(*s, rec.userData, rec.userDataLen, rec.pointer64);
     CHECK(!r.truncated && r.error.empty());
