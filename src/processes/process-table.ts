@@ -1,0 +1,369 @@
+// Names for PIDs, merged from what the trace says over time (kernel Process
+// events, Microsoft-Windows-Kernel-Process, SystemConfig services) and from a
+// tasklist snapshot (a --processes file or the processes.txt of the .cab).
+//
+// Precedence: a trace lifetime that covers the asked time wins; otherwise the
+// snapshot. netsh takes the snapshot when the trace stops, so it only names
+// processes alive at the end; when the trace shows the PID belonged to
+// someone else earlier, the snapshot answer is marked low confidence.
+
+import type { TraceEvent } from '../native/types.js';
+import { ProcessesError } from './errors.js';
+import {
+  decodeKernelProcessEvent,
+  decodeMofProcess,
+  KERNEL_PROCESS_MOF_GUID,
+  KERNEL_PROCESS_PROVIDER_GUID,
+  type ProcessEventInfo,
+} from './process-events.js';
+import { decodeSystemConfigService, SYSTEM_CONFIG_GUID, SYSTEM_CONFIG_SERVICES_OPCODE, type ServiceConfigInfo } from './system-config.js';
+import type { TasklistRow } from './tasklist.js';
+
+export type NameSource = 'trace' | 'tasklist' | 'cab';
+export type Confidence = 'high' | 'medium' | 'low';
+
+export interface ProcessName {
+  pid: number;
+  image: string;
+  services: string[];
+  source: NameSource;
+  confidence: Confidence;
+  /** Why the confidence is not high. */
+  note?: string;
+  imagePath?: string;
+  commandLine?: string;
+}
+
+/** One process that held a PID, as far as the trace shows. */
+export interface ProcessLifetime {
+  pid: number;
+  image: string;
+  imagePath?: string;
+  commandLine?: string;
+  parentPid?: number;
+  /** Creation time (FILETIME); undefined when it is before anything the trace shows. */
+  begin?: bigint;
+  /** True when begin comes from a start event or a CreateTime field. */
+  beginExact: boolean;
+  /** Exit time; undefined when the trace never saw it exit. */
+  end?: bigint;
+  endExact: boolean;
+  /** Times of the first and last events that saw the process. */
+  firstSeen: bigint;
+  lastSeen: bigint;
+  services: string[];
+}
+
+export interface ProcessTableProblem {
+  message: string;
+  provider: string;
+  id: number;
+  opcode: number;
+  version: number;
+  fileTime: bigint;
+  bufferIndex: number;
+  fileOffset: number;
+}
+
+type Observation =
+  | { t: bigint; seq: number; type: 'process'; info: ProcessEventInfo }
+  | { t: bigint; seq: number; type: 'service'; info: ServiceConfigInfo };
+
+const MAX_PROBLEMS = 1000;
+
+export class ProcessTable {
+  private readonly observations = new Map<number, Observation[]>();
+  private readonly built = new Map<number, ProcessLifetime[]>();
+  private readonly dirty = new Set<number>();
+  private readonly snapshots: { source: 'tasklist' | 'cab'; rows: Map<number, TasklistRow> }[] = [];
+  private readonly problemList: ProcessTableProblem[] = [];
+  private problemCount = 0;
+  private seq = 0;
+  /** Whether the trace logs process creation / exit at all (then silence means something). */
+  private sawStarts = false;
+  private sawEnds = false;
+
+  /** Problems met while decoding events (first 1000 kept). */
+  get problems(): readonly ProcessTableProblem[] {
+    return this.problemList;
+  }
+
+  /** Number of problems in all, including those not kept. */
+  get problemTotal(): number {
+    return this.problemCount;
+  }
+
+  /**
+   * Feed one trace event. Returns true when it was a process or service event
+   * that was used; events of other providers are ignored cheaply.
+   */
+  addEvent(ev: TraceEvent): boolean {
+    const provider = ev.provider;
+    try {
+      if (provider === KERNEL_PROCESS_MOF_GUID) {
+        const info = decodeMofProcess(ev.opcode, ev.version, ev.pointerSize, ev.userData);
+        if (!info) return false;
+        this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'process', info });
+        return true;
+      }
+      if (provider === KERNEL_PROCESS_PROVIDER_GUID) {
+        const info = decodeKernelProcessEvent(ev.id, ev.version, ev.userData);
+        if (!info) return false;
+        this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'process', info });
+        return true;
+      }
+      if (provider === SYSTEM_CONFIG_GUID && ev.opcode === SYSTEM_CONFIG_SERVICES_OPCODE) {
+        const info = decodeSystemConfigService(ev.version, ev.userData);
+        this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'service', info });
+        return true;
+      }
+    } catch (e) {
+      if (!(e instanceof ProcessesError)) throw e;
+      this.problemCount++;
+      if (this.problemList.length < MAX_PROBLEMS) {
+        this.problemList.push({
+          message: `${e.message} (buffer ${ev.bufferIndex} at file offset ${ev.fileOffset})`,
+          provider,
+          id: ev.id,
+          opcode: ev.opcode,
+          version: ev.version,
+          fileTime: ev.fileTime,
+          bufferIndex: ev.bufferIndex,
+          fileOffset: ev.fileOffset,
+        });
+      }
+    }
+    return false;
+  }
+
+  addEvents(events: Iterable<TraceEvent>): number {
+    let used = 0;
+    for (const ev of events) if (this.addEvent(ev)) used++;
+    return used;
+  }
+
+  /**
+   * Add a tasklist snapshot. Several may be added; an explicit tasklist file
+   * ('tasklist') takes precedence over the cab's copy ('cab').
+   */
+  addTasklist(rows: readonly TasklistRow[], source: 'tasklist' | 'cab'): void {
+    const map = new Map<number, TasklistRow>();
+    for (const row of rows) if (!map.has(row.pid)) map.set(row.pid, row);
+    this.snapshots.push({ source, rows: map });
+    this.snapshots.sort((a, b) => rank(a.source) - rank(b.source));
+  }
+
+  /** Every process the trace shows for a PID, oldest first. */
+  lifetimes(pid: number): readonly ProcessLifetime[] {
+    if (this.dirty.has(pid)) {
+      this.built.set(pid, buildLifetimes(pid, this.observations.get(pid)!));
+      this.dirty.delete(pid);
+    }
+    return this.built.get(pid) ?? [];
+  }
+
+  /** PIDs the trace mentions. */
+  tracedPids(): number[] {
+    return [...this.observations.keys()].sort((a, b) => a - b);
+  }
+
+  /** Who held `pid` at `fileTime` (UTC FILETIME, 100 ns units). */
+  nameFor(pid: number, fileTime: bigint): ProcessName | undefined {
+    const lives = this.lifetimes(pid);
+    const snap = this.snapshotRow(pid);
+
+    // Candidates whose bounds hold the time; one actually seen around it
+    // beats one whose bounds were inferred, then the later one wins.
+    let owner: ProcessLifetime | undefined;
+    let ownerSeen = false;
+    for (const l of lives) {
+      if (l.image === '') continue;
+      if (l.begin !== undefined && fileTime < l.begin) continue;
+      if (l.end !== undefined && fileTime > l.end) continue;
+      const seen = fileTime >= l.firstSeen && fileTime <= l.lastSeen;
+      if (!owner || (seen && !ownerSeen) || (seen === ownerSeen && (l.begin ?? -1n) >= (owner.begin ?? -1n))) {
+        owner = l;
+        ownerSeen = seen;
+      }
+    }
+
+    if (owner) {
+      const services = [...owner.services];
+      // The snapshot names the same process when it was alive at the end.
+      if (snap && owner.end === undefined && sameImage(owner.image, snap.row.image)) {
+        for (const s of snap.row.services) if (!services.some((x) => x.toLowerCase() === s.toLowerCase())) services.push(s);
+      }
+      const lowOk = owner.beginExact ? true : fileTime >= owner.firstSeen || (owner.begin === undefined && this.sawStarts);
+      const highOk = owner.endExact ? true : fileTime <= owner.lastSeen || (owner.end === undefined && this.sawEnds);
+      const result: ProcessName = { pid, image: owner.image, services, source: 'trace', confidence: lowOk && highOk ? 'high' : 'medium' };
+      if (!(lowOk && highOk)) {
+        result.note = `the trace saw ${owner.image} with PID ${pid} only from ${owner.firstSeen} to ${owner.lastSeen}; the time asked is outside that`;
+      }
+      if (owner.imagePath !== undefined) result.imagePath = owner.imagePath;
+      if (owner.commandLine !== undefined) result.commandLine = owner.commandLine;
+      return result;
+    }
+
+    if (!snap) return undefined;
+    const result: ProcessName = {
+      pid,
+      image: snap.row.image,
+      services: [...snap.row.services],
+      source: snap.source,
+      confidence: 'medium',
+      note: 'from the process list taken when the trace stopped',
+    };
+    const known = lives.filter((l) => l.image !== '' || l.end !== undefined);
+    if (known.length > 0) {
+      // The trace shows this PID in use by a process that does not cover the
+      // time asked: the PID was reused, and the snapshot names whoever held it last.
+      result.confidence = 'low';
+      const last = known[known.length - 1]!;
+      const lastName = last.image || 'another process';
+      if (last.end === undefined && last.begin !== undefined && fileTime < last.begin) {
+        result.note = `PID ${pid} was reused: the trace shows ${lastName} started at ${last.begin}, after the time asked; the process list taken when the trace stopped names ${snap.row.image}`;
+      } else if (last.end !== undefined && fileTime <= last.end) {
+        result.note = `PID ${pid} was reused: the trace shows ${lastName} holding it until ${last.end}; the process list taken when the trace stopped names ${snap.row.image}, which started after that`;
+      } else {
+        result.note = `PID ${pid} was reused during the trace (${lastName} held it before); the process list taken when the trace stopped names ${snap.row.image}`;
+      }
+    }
+    return result;
+  }
+
+  private snapshotRow(pid: number): { row: TasklistRow; source: 'tasklist' | 'cab' } | undefined {
+    for (const s of this.snapshots) {
+      const row = s.rows.get(pid);
+      if (row) return { row, source: s.source };
+    }
+    return undefined;
+  }
+
+  private observe(pid: number, obs: Observation): void {
+    if (obs.type === 'process') {
+      if (obs.info.kind === 'start') this.sawStarts = true;
+      if (obs.info.kind === 'end') this.sawEnds = true;
+    }
+    let list = this.observations.get(pid);
+    if (!list) this.observations.set(pid, (list = []));
+    list.push(obs);
+    this.dirty.add(pid);
+  }
+}
+
+function rank(source: 'tasklist' | 'cab'): number {
+  return source === 'tasklist' ? 0 : 1;
+}
+
+/**
+ * Image names from different sources differ in case and in truncation
+ * (tasklist cuts at 25 characters, the kernel's EPROCESS name at 15).
+ */
+export function sameImage(a: string, b: string): boolean {
+  if (a === '' || b === '') return true;
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (x === y) return true;
+  const [short, long] = x.length < y.length ? [x, y] : [y, x];
+  return short.length >= 14 && long.startsWith(short);
+}
+
+function buildLifetimes(pid: number, observations: Observation[]): ProcessLifetime[] {
+  const sorted = [...observations].sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.seq - b.seq));
+  const done: ProcessLifetime[] = [];
+  let cur: ProcessLifetime | undefined;
+
+  const open = (t: bigint, image: string, begin: bigint | undefined): ProcessLifetime => {
+    const prev = done[done.length - 1];
+    // Without a creation time, the process began after the previous holder ended.
+    const b = begin ?? prev?.end;
+    const l: ProcessLifetime = { pid, image, beginExact: begin !== undefined, endExact: false, firstSeen: t, lastSeen: t, services: [] };
+    if (b !== undefined) l.begin = b;
+    return l;
+  };
+  // The current holder is gone: at `bound` (a later creation time) when known,
+  // else we only know it was alive when last seen.
+  const closeInexact = (bound?: bigint): void => {
+    if (!cur) return;
+    cur.end = bound !== undefined && bound >= cur.lastSeen ? bound : cur.lastSeen;
+    cur.endExact = false;
+    done.push(cur);
+    cur = undefined;
+  };
+  const enrich = (l: ProcessLifetime, info: ProcessEventInfo, t: bigint): void => {
+    if (info.image && (l.image === '' || info.image.length > l.image.length)) l.image = info.image;
+    if (info.imagePath !== undefined) l.imagePath = info.imagePath;
+    if (info.commandLine) l.commandLine = info.commandLine;
+    if (info.parentPid !== undefined && l.parentPid === undefined) l.parentPid = info.parentPid;
+    if (t > l.lastSeen) l.lastSeen = t;
+    if (t < l.firstSeen) l.firstSeen = t;
+  };
+  const validTime = (v: bigint | undefined): bigint | undefined => (v !== undefined && v > 0n ? v : undefined);
+
+  for (const obs of sorted) {
+    const t = obs.t;
+    if (obs.type === 'service') {
+      const s = obs.info;
+      if (!cur || !sameImage(cur.image, s.processName)) {
+        closeInexact();
+        cur = open(t, s.processName, undefined);
+      }
+      if (cur.image === '') cur.image = s.processName;
+      if (s.serviceName && !cur.services.includes(s.serviceName)) cur.services.push(s.serviceName);
+      if (t > cur.lastSeen) cur.lastSeen = t;
+      continue;
+    }
+    const info = obs.info;
+    const createTime = validTime(info.createTime);
+    switch (info.kind) {
+      case 'start': {
+        // A new process with this PID means the old holder is gone.
+        closeInexact(createTime ?? t);
+        cur = open(t, info.image, createTime ?? t);
+        enrich(cur, info, t);
+        break;
+      }
+      case 'rundown': {
+        const differentCreate = cur && createTime !== undefined && cur.begin !== undefined && cur.beginExact && createTime !== cur.begin;
+        if (!cur || !sameImage(cur.image, info.image) || differentCreate) {
+          closeInexact(createTime);
+          cur = open(t, info.image, createTime);
+        }
+        enrich(cur, info, t);
+        if (createTime !== undefined && !cur.beginExact) {
+          cur.begin = createTime;
+          cur.beginExact = true;
+        }
+        break;
+      }
+      case 'end':
+      case 'defunct':
+      case 'terminate': {
+        const exit = validTime(info.exitTime) ?? t;
+        if (cur && sameImage(cur.image, info.image)) {
+          enrich(cur, info, t);
+          cur.end = exit;
+          cur.endExact = true;
+          done.push(cur);
+          cur = undefined;
+          break;
+        }
+        const prev = done[done.length - 1];
+        if (!cur && prev && prev.endExact && sameImage(prev.image, info.image)) {
+          // Terminate after End, or Defunct at rundown, for a process already seen to exit.
+          enrich(prev, info, t);
+          break;
+        }
+        closeInexact(createTime);
+        const l = open(t, info.image, createTime);
+        enrich(l, info, t);
+        l.end = exit;
+        l.endExact = true;
+        done.push(l);
+        break;
+      }
+    }
+  }
+  if (cur) done.push(cur);
+  return done;
+}
