@@ -1,0 +1,17 @@
+// Trace generator: .etl files in netsh and pktmon form from packets, and the real-client IMDS
+// captures they are built from. Used by the tests and by `npm run bench`.
+
+export { writeNetshEtl, netshKeywords } from './netsh.js';
+export type { NetshOptions } from './netsh.js';
+export { writePktmonEtl, defaultInterface } from './pktmon.js';
+export type { PktmonOptions, PktmonInterface, PktmonComponent } from './pktmon.js';
+export type { GenPacket, LinkType, PacketSource, CommonTraceOptions, TraceSummary } from './packet.js';
+export { DEFAULT_START, FILETIME_SECOND } from './packet.js';
+export type { GenProcess, GenTcpipEvent, TcpipKind } from './providers.js';
+export { NDIS_PACKETCAPTURE, PKTMON, KERNEL_PROCESS, TCPIP, NdisKeyword } from './providers.js';
+export { xpressCompress } from './xpress.js';
+export { EtlWriter } from './etl.js';
+export { readPcapng, writePcapng, rewriteImds, fixChecksums } from './pcap.js';
+export type { PcapPacket, RewrittenPacket } from './pcap.js';
+export * from './imds.js';
+export { Rng } from './bytes.js';

@@ -1,0 +1,117 @@
+// What the generator takes: packets as the capture driver saw them, plus optional process and
+// TCPIP events; and the side-event merge shared by both trace forms.
+
+import type { EtlWriter } from './etl.js';
+import { eventRecord } from './etl.js';
+import {
+  GenProcess, GenTcpipEvent, KERNEL_PROCESS, KernelProcessEvent, kernelProcessPayload, kernelProcessSchema,
+  SchemaEmitter, TCPIP, TcpipEventId, tcpipPayload, tcpipSchema,
+} from './providers.js';
+
+export type LinkType = 'ethernet' | 'ieee802_11' | 'raw-ip';
+
+export interface GenPacket {
+  /** UTC FILETIME (100 ns since 1601). Packets must come in non-decreasing time per CPU. */
+  time: bigint;
+  /** 0 or 4 for packets logged in DPC context (most inbound packets). */
+  pid: number;
+  tid: number;
+  cpu: number;
+  direction: 'out' | 'in';
+  /** NDIS MiniportIfIndex (netsh) / the interface the pktmon components belong to. */
+  ifIndex: number;
+  linkType: LinkType;
+  data: Uint8Array;
+}
+
+export type PacketSource = Iterable<GenPacket> | AsyncIterable<GenPacket>;
+
+export interface CommonTraceOptions {
+  /** Session start (FILETIME); default: 1 s before the first packet. */
+  startTime?: bigint;
+  endTime?: bigint;
+  numberOfProcessors?: number;
+  osBuild?: number;
+  processes?: GenProcess[];
+  tcpipEvents?: GenTcpipEvent[];
+  logFileName?: string;
+  /** PID/TID of the tool that wrote the trace (netsh.exe / pktmon.exe). */
+  writerPid?: number;
+  writerTid?: number;
+  seed?: number;
+}
+
+export interface TraceSummary {
+  path: string;
+  buffers: number;
+  compressedBuffers: number;
+  records: number;
+  packets: number;
+  packetEvents: number;
+  sideEvents: number;
+  bytes: number;
+  startTime: bigint;
+  endTime: bigint;
+}
+
+export const FILETIME_SECOND = 10_000_000n;
+
+/** 2024-06-03T12:00:00Z, a fixed default so traces are reproducible. */
+export const DEFAULT_START = 133618320000000000n;
+
+export async function* iterate(src: PacketSource): AsyncGenerator<GenPacket> {
+  if (Symbol.asyncIterator in src) { for await (const p of src as AsyncIterable<GenPacket>) yield p; }
+  else for (const p of src as Iterable<GenPacket>) yield p;
+}
+
+interface SideEvent { time: bigint; cpu: number; emit: () => void }
+
+/** Kernel-Process and TCPIP events, sorted, emitted before the first packet at or after their time. */
+export class SideEvents {
+  private queue: SideEvent[] = [];
+  private at = 0;
+  count = 0;
+
+  constructor(w: EtlWriter, schemas: SchemaEmitter, opts: CommonTraceOptions, start: bigint, lastTime: (cpu: number) => bigint) {
+    for (const p of opts.processes ?? []) {
+      const kind = p.startTime !== undefined ? 'ProcessStart' : 'ProcessRundown';
+      const time = p.startTime ?? start;
+      const e = KernelProcessEvent[kind];
+      const createTime = p.createTime ?? (p.startTime ?? start - 3600n * FILETIME_SECOND);
+      this.queue.push({
+        time, cpu: 0, emit: () => {
+          const t = time > lastTime(0) ? time : lastTime(0);
+          const hdrPid = kind === 'ProcessStart' ? (p.ppid ?? 4) : p.pid;
+          schemas.ensure(0, t, 0, hdrPid, 0n, kernelProcessSchema(kind));
+          w.add(0, t, eventRecord(w, t, {
+            tid: kind === 'ProcessStart' ? 1000 + (p.ppid ?? 4) : 0, pid: hdrPid, provider: KERNEL_PROCESS,
+            id: e.id, version: e.version, channel: 16, level: 4, opcode: e.opcode, task: e.task, keywords: e.keywords,
+          }, [kernelProcessPayload(p, createTime)]));
+        },
+      });
+    }
+    for (const ev of opts.tcpipEvents ?? []) {
+      const cpu = ev.cpu ?? 0;
+      this.queue.push({
+        time: ev.time, cpu, emit: () => {
+          const t = ev.time > lastTime(cpu) ? ev.time : lastTime(cpu);
+          const def = tcpipSchema(ev.kind);
+          schemas.ensure(cpu, t, ev.tid ?? 0, ev.pid, 0n, def);
+          w.add(cpu, t, eventRecord(w, t, {
+            tid: ev.tid ?? 0, pid: ev.pid, provider: TCPIP, id: TcpipEventId[ev.kind], version: 0, channel: 16, level: 4,
+            opcode: def.opcode, task: 0, keywords: def.keywords,
+          }, [tcpipPayload(ev)]));
+        },
+      });
+    }
+    // Stable: rundowns first at equal times, then input order.
+    this.queue.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  }
+
+  /** Emit every side event not later than `time`. */
+  until(time: bigint): void {
+    while (this.at < this.queue.length && this.queue[this.at]!.time <= time) { this.queue[this.at++]!.emit(); this.count++; }
+  }
+
+  rest(): void { this.until(BigInt('0x7fffffffffffffff')); }
+}
