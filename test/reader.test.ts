@@ -178,3 +178,23 @@ describe.skipIf(!haveShared)('event order and timestamps equal Windows text dump
     });
   }
 });
+
+describe.skipIf(!haveShared)('properties decoded by name from embedded schemas', () => {
+  it('NDIS-PacketCapture 1001 in a netsh trace', async () => {
+    const events = await allEvents(shared('netsh/attackhost-wifi.etl'));
+    const e = events.find((x) => x.provider === NDIS)!;
+    expect(e.properties).toMatchObject({ MiniportIfIndex: 8, LowerIfIndex: 8, FragmentSize: 197 });
+    expect((e.properties!.Fragment as Uint8Array).length).toBe(197);
+    expect(Buffer.from(e.properties!.Fragment as Uint8Array).toString('latin1')).toContain('M-SEARCH * HTTP/1.1');
+    expect(e.properties).toHaveProperty('GftFlowEntryId');
+    expect(e.properties).toHaveProperty('GftOffloadInformation');
+  });
+  it('PktMon 160 with value maps, and a TraceLogging event with its provider name', async () => {
+    const pk = (await allEvents(shared('pktmon/demikernel/PktMon.etl'))).find((x) => x.id === 160 && x.provider === PKTMON)!;
+    expect(pk.properties).toMatchObject({ PktGroupId: 1071654, PktNumber: 1, AppearanceCount: 1, DirTag: 'Rx', PacketType: 'Ethernet', LoggedPayloadSize: 98 });
+    const tl = (await allEvents(shared('other/perfview/primitive-types.etl'))).filter((x) => x.eventName === 'PrimitiveTypesTest');
+    expect(tl.length).toBe(5);
+    expect(tl[0]!.providerName).toBe('solar_system');
+    expect(tl[0]!.properties).toMatchObject({ string_type: 'Mercury', boolean_type: false, int32_type: -102, uint64_type: 204 });
+  });
+});

@@ -8,6 +8,7 @@
 #include "convert_js.h"
 #include "etl/providers.h"
 #include "etl/reader.h"
+#include "etl/schema.h"
 #include "etl/trace_source.h"
 #include "trace_reader.h"
 
@@ -30,7 +31,63 @@ const char* kindName(etl::RecordKind k) {
 struct OwnedEvent {
   etl::EventRecord rec;
   std::vector<uint8_t> userData;
+  const etl::Schema* schema = nullptr;  // owned by the reader's registry (stable)
 };
+
+std::string fileTimeIso(int64_t ft) {
+  // FILETIME → "YYYY-MM-DDTHH:MM:SS.fffffffZ" (civil-from-days, proleptic Gregorian).
+  if (ft < 0) return std::to_string(ft);
+  int64_t secs = ft / 10000000, frac = ft % 10000000;
+  int64_t days = secs / 86400, rem = secs % 86400;
+  int64_t z = days - 134774 + 719468;  // days since 1970-01-01, shifted to 0000-03-01
+  int64_t era = z / 146097, doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) y++;
+  char b[40];
+  std::snprintf(b, sizeof b, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%07lldZ", (long long)y, (long long)m, (long long)d,
+                (long long)(rem / 3600), (long long)(rem / 60 % 60), (long long)(rem % 60), (long long)frac);
+  return b;
+}
+
+Napi::Value valueToJs(Napi::Env env, const etl::Value& v);
+
+Napi::Object propsToJs(Napi::Env env, const std::vector<etl::DecodedProperty>& props) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& p : props) o.Set(p.name.empty() ? std::string("_") : p.name, valueToJs(env, p.value));
+  return o;
+}
+
+Napi::Value numberOrBig(Napi::Env env, int64_t i) {
+  if (i >= -(int64_t(1) << 53) && i <= (int64_t(1) << 53)) return Napi::Number::New(env, double(i));
+  return Napi::BigInt::New(env, i);
+}
+
+Napi::Value valueToJs(Napi::Env env, const etl::Value& v) {
+  using K = etl::Value::Kind;
+  switch (v.kind) {
+    case K::None: return env.Null();
+    case K::Int: return numberOrBig(env, v.i);
+    case K::UInt:
+      if (v.u <= (uint64_t(1) << 53)) return Napi::Number::New(env, double(v.u));
+      return Napi::BigInt::New(env, v.u);
+    case K::Double: return Napi::Number::New(env, v.d);
+    case K::Bool: return Napi::Boolean::New(env, v.b);
+    case K::String: return Napi::String::New(env, v.str);
+    case K::Guid: return Napi::String::New(env, v.guid.toString());
+    case K::FileTime: return Napi::String::New(env, fileTimeIso(v.i));
+    case K::Sid: return Napi::String::New(env, v.str);
+    case K::Binary: return Napi::Buffer<uint8_t>::Copy(env, v.bytes, v.bytesLen);
+    case K::Array: {
+      Napi::Array a = Napi::Array::New(env, v.items.size());
+      for (size_t i = 0; i < v.items.size(); i++) a.Set(uint32_t(i), valueToJs(env, v.items[i]));
+      return a;
+    }
+    case K::Struct: return propsToJs(env, v.members);
+  }
+  return env.Null();
+}
 
 struct Filter {
   std::set<etl::Guid> providers;  // empty = all
@@ -66,6 +123,7 @@ class TraceReader : public Napi::ObjectWrap<TraceReader> {
           filter_.providers.insert(*g);
         }
       }
+      if (o.Has("decode") && o.Get("decode").IsBoolean()) decode_ = o.Get("decode").As<Napi::Boolean>();
       if (o.Has("backend") && o.Get("backend").IsString()) {
         std::string b = o.Get("backend").ToString();
         if (b == "tdh") backend_ = etl::Backend::Tdh;
@@ -83,6 +141,8 @@ class TraceReader : public Napi::ObjectWrap<TraceReader> {
     }
   }
 
+  etl::SchemaRegistry& schemas() { return schemas_; }
+  bool decode() const { return decode_; }
   etl::TraceSource* reader() { return reader_.get(); }
   const Filter& filter() const { return filter_; }
   const std::string& path() const { return path_; }
@@ -104,6 +164,8 @@ class TraceReader : public Napi::ObjectWrap<TraceReader> {
   std::string path_;
   Filter filter_;
   etl::Backend backend_ = etl::Backend::Portable;
+  bool decode_ = true;
+  etl::SchemaRegistry schemas_;
   std::unique_ptr<etl::TraceSource> reader_;
 };
 
@@ -130,9 +192,29 @@ Napi::Value TraceReader::Stats(const Napi::CallbackInfo& info) {
   return statsToJs(info.Env(), *reader_);
 }
 
-Napi::Object eventToJs(Napi::Env env, const OwnedEvent& e) {
+Napi::Object eventToJs(Napi::Env env, const OwnedEvent& e, const etl::SchemaRegistry* reg) {
   const etl::EventRecord& r = e.rec;
   Napi::Object o = Napi::Object::New(env);
+  if (e.schema) {
+    etl::DecodedPayload d = etl::decode(*e.schema, e.userData.data(), uint32_t(e.userData.size()), r.pointer64);
+    Napi::Object props = propsToJs(env, d.properties);
+    // Name enumerated values through the schema's value maps, as TDH's formatting does.
+    if (reg) {
+      for (const auto& p : e.schema->properties) {
+        if (p.mapName.empty() || !props.Has(p.name)) continue;
+        Napi::Value raw = props.Get(p.name);
+        if (!raw.IsNumber()) continue;
+        auto named = reg->mapValue(e.schema->provider, p.mapName, uint64_t(raw.As<Napi::Number>().Int64Value()));
+        if (named) props.Set(p.name, Napi::String::New(env, *named));
+      }
+    }
+    o.Set("properties", props);
+    if (d.truncated) o.Set("propertiesTruncated", true);
+    std::string name = !e.schema->eventName.empty() ? e.schema->eventName
+                       : !e.schema->taskName.empty() ? e.schema->taskName + (e.schema->opcodeName.empty() ? "" : "/" + e.schema->opcodeName)
+                                                    : std::string();
+    if (!name.empty()) o.Set("eventName", name);
+  }
   o.Set("fileTime", bigI64(env, r.fileTime));
   o.Set("cpu", r.cpu);
   o.Set("pid", r.pid);
@@ -140,6 +222,7 @@ Napi::Object eventToJs(Napi::Env env, const OwnedEvent& e) {
   o.Set("kind", kindName(r.kind));
   o.Set("provider", r.provider.toString());
   if (const char* n = etl::providerName(r.provider)) o.Set("providerName", n);
+  else if (e.schema && !e.schema->providerName.empty()) o.Set("providerName", e.schema->providerName);
   o.Set("id", r.id);
   o.Set("version", r.version);
   o.Set("opcode", r.opcode);
@@ -174,9 +257,12 @@ class BatchWorker : public Napi::AsyncWorker {
         done_ = true;
         break;
       }
+      // Embedded schemas arrive as records; keep them whatever the filter says.
+      if (owner_->decode()) owner_->schemas().addMetadataRecord(rec);
       if (!f.match(rec)) continue;
       OwnedEvent e;
       e.rec = rec;
+      if (owner_->decode()) e.schema = owner_->schemas().schemaFor(rec);
       e.userData.assign(rec.userData, rec.userData + rec.userDataLen);
       e.rec.userData = nullptr;
       e.rec.extData = nullptr;
@@ -191,7 +277,7 @@ class BatchWorker : public Napi::AsyncWorker {
     owner_->busy = false;
     Napi::Object out = Napi::Object::New(env);
     Napi::Array evs = Napi::Array::New(env, events_.size());
-    for (size_t i = 0; i < events_.size(); i++) evs.Set(uint32_t(i), eventToJs(env, events_[i]));
+    for (size_t i = 0; i < events_.size(); i++) evs.Set(uint32_t(i), eventToJs(env, events_[i], &owner_->schemas()));
     Napi::Array ds = Napi::Array::New(env, diags_.size());
     for (size_t i = 0; i < diags_.size(); i++) ds.Set(uint32_t(i), diagnosticToJs(env, diags_[i], owner_->path()));
     out.Set("events", evs);
