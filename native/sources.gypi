@@ -17,7 +17,7 @@
       'native/etl/trace_source.cc',
       'native/capture/extractor.cc',
       'native/capture/netparse.cc',
-      'native/capture/convert.cc',
+      'native/capture/engine.cc',
       'native/pcapng/output.cc',
       'native/pcapng/writer.cc',
     ],
@@ -29,6 +29,7 @@
       'native/addon/addon.cc',
       'native/addon/convert_js.cc',
       'native/addon/trace_reader.cc',
+      'native/addon/convert.cc',
     ],
   },
 }

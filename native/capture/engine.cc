@@ -1,4 +1,4 @@
-#include "convert.h"
+#include "engine.h"
 
 #include <chrono>
 #include <cstring>

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "capture/convert.h"
+#include "capture/engine.h"
 #include "capture/extractor.h"
 #include "capture/netparse.h"
 #include "pcapng/output.h"
