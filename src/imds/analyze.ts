@@ -50,7 +50,7 @@ export class ImdsAnalyzer {
   private readonly closedLinger: bigint;
   private readonly stats: ImdsStats = {
     packets: 0, ignored: {}, duplicateAppearances: 0, retransmittedBytes: 0, gapBytes: 0,
-    droppedBytes: 0, orphanResponses: 0, directionMismatches: 0,
+    droppedBytes: 0, orphanResponses: 0, directionMismatches: 0, peakBufferedBytes: 0,
   };
   private connectionCount = 0;
   private limitHits = 0;
@@ -70,7 +70,7 @@ export class ImdsAnalyzer {
       maxFrames: pos(options.maxFramesPerRequest, 16, 'maxFramesPerRequest'),
     };
     this.budget = {
-      total: 0, maxTotal: pos(options.maxBufferedBytesTotal, 32 * 1024 * 1024, 'maxBufferedBytesTotal'),
+      total: 0, peak: 0, maxTotal: pos(options.maxBufferedBytesTotal, 32 * 1024 * 1024, 'maxBufferedBytesTotal'),
       dropped: 0, gapBytes: 0, retransmitted: 0,
     };
     this.maxConnections = pos(options.maxConnections, 4096, 'maxConnections');
@@ -145,6 +145,7 @@ export class ImdsAnalyzer {
     this.stats.retransmittedBytes = this.budget.retransmitted;
     this.stats.gapBytes = this.budget.gapBytes;
     this.stats.droppedBytes = this.budget.dropped;
+    this.stats.peakBufferedBytes = this.budget.peak;
     return { requests: this.out, connections: this.connectionCount, warnings: this.warnings(), stats: this.stats };
   }
 

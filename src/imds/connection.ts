@@ -47,6 +47,8 @@ export interface ConnectionLimits {
 }
 
 const DUP_KEYS_MAX = 2048;
+// Delivered client chunks remembered for crediting a start line that spanned them.
+const RECENT_MAX = 16;
 
 export class Connection {
   readonly client: HalfStream;
@@ -72,6 +74,7 @@ export class Connection {
   private clientFin = false;
   private serverFin = false;
   private dupKeys = new Set<string>();
+  private recent: { from: number; to: number; meta: SegmentMeta }[] = [];
   private finalized = false;
 
   constructor(
@@ -88,8 +91,26 @@ export class Connection {
     const self = this;
     const clientSink: StreamSink = {
       deliver: (data, off, meta) => {
+        const before = self.requests.length;
+        self.recent.push({ from: off, to: off + data.length, meta });
+        if (self.recent.length > RECENT_MAX) self.recent.shift();
         self.reqParser.push(data, off);
+        // A message found while re-synchronising may start in earlier chunks (held back as a prefix).
+        for (let k = before; k < self.requests.length; k++) {
+          const r = self.requests[k]!;
+          if (r.start >= off) continue;
+          for (const c of self.recent) {
+            if (c.to <= r.start || c.from >= off || c.from >= r.end) continue;
+            if (r.time === null) r.time = c.meta.time; // chunks are in offset order: this one holds r.start
+            self.credit(r, c.meta, true);
+          }
+        }
         self.attribute(off, off + data.length, meta, true);
+        // Records with no bytes of their own (a gap) take the time of the first bytes after them.
+        for (let k = self.requests.length - 1; k >= 0 && self.requests[k]!.end >= off; k--) {
+          const r = self.requests[k]!;
+          if (r.time === null) r.time = meta.time;
+        }
       },
       gap: (off, len) => self.reqParser.gap(off, len),
       duplicate: (off, len, meta) => self.attribute(off, off + len, meta, false),
@@ -168,6 +189,8 @@ export class Connection {
       stream.syn(tcp.seq);
       if (!fromClient && (tcp.flags & TCP_ACK)) this.client.originFromAck(tcp.ack);
       seq = seqAdd(seq, 1); // data on a SYN (TCP Fast Open) follows the SYN's sequence number
+      if (this.client.fromSyn) this.reqParser.startAtOrigin();
+      if (this.server.fromSyn) this.resParser.startAtOrigin();
     }
     if (tcp.payload.length > 0) {
       stream.data(seq, tcp.payload, meta);
@@ -214,6 +237,7 @@ export class Connection {
       this.client.drain();
       this.server.drain();
     }
+    if (this.budget.total > this.budget.peak) this.budget.peak = this.budget.total;
   }
 
   /** Credits a delivered (first) or repeated copy of client bytes [from, to) to the requests it carries. */
@@ -222,12 +246,15 @@ export class Connection {
       const r = this.requests[k]!;
       if (r.end <= from) break;
       if (r.start >= to) continue;
-      r.votes.add(meta.pid, meta.tid);
-      if (meta.dropped) r.flags.add('dropped');
-      if (!first) continue;
-      if (r.time === null) r.time = meta.time;
-      if (r.frames.length < this.limits.maxFrames && !r.frames.includes(meta.frame)) r.frames.push(meta.frame);
+      if (first && r.time === null) r.time = meta.time;
+      this.credit(r, meta, first);
     }
+  }
+
+  private credit(r: RequestRecord, meta: SegmentMeta, first: boolean): void {
+    r.votes.add(meta.pid, meta.tid);
+    if (meta.dropped) r.flags.add('dropped');
+    if (first && r.frames.length < this.limits.maxFrames && !r.frames.includes(meta.frame)) r.frames.push(meta.frame);
   }
 
   private newRequestParser(): HttpStreamParser {
@@ -282,10 +309,17 @@ export class Connection {
     const self = this;
     const sink: HttpSink = {
       begin(_off: number, fragment: boolean) {
-        self.openResp = {
+        const resp: ResponseRecord = {
           fragment, ack: self.serverMeta?.ack ?? null, afterGap: self.serverGap, status: null, interim: false, queued: false,
         };
+        self.openResp = resp;
         self.serverGap = false;
+        if (fragment) {
+          // The tail of a response (capture started late, or bytes lost): it still answers one request.
+          resp.queued = true;
+          self.respQueue.push(resp);
+          self.tryMatch();
+        }
       },
       head(head: HttpHead) {
         const resp = self.openResp;

@@ -267,6 +267,11 @@ export class HttpStreamParser {
     this.pos = off + chunk.length;
   }
 
+  /** The stream origin turned out to be known (SYN seen) before any byte arrived: expect a message start. */
+  startAtOrigin(): void {
+    if (this.state === 'sync' && this.pos === 0 && !this.open && this.carry.length === 0) this.state = 'head';
+  }
+
   /** `len` bytes at `off` are missing from the capture. */
   gap(off: number, len: number): void {
     if (len <= 0 || this.state === 'closed' || this.state === 'opaque') { this.pos = Math.max(this.pos, off + len); return; }

@@ -39,6 +39,8 @@ export interface StreamSink {
 /** Shared accounting of buffered out-of-order bytes. */
 export interface Budget {
   total: number;
+  /** Highest `total` after limits were applied. */
+  peak: number;
   maxTotal: number;
   dropped: number;
   gapBytes: number;

@@ -80,7 +80,7 @@ export interface ImdsOptions {
   maxBufferedBytesPerConnection?: number;
   /** Out-of-order segments held per connection (bounds per-segment overhead). Default 4096. */
   maxBufferedSegmentsPerConnection?: number;
-  /** Out-of-order bytes held across the whole scan; beyond it new segments are dropped. Default 32 MiB. */
+  /** Out-of-order bytes held across the whole scan; beyond it the connection receiving data stops waiting for its holes. Default 32 MiB. */
   maxBufferedBytesTotal?: number;
   /** Largest HTTP header section accepted. Default 64 KiB. */
   maxHeaderBytes?: number;
@@ -103,6 +103,8 @@ export interface ImdsStats {
   droppedBytes: number;
   orphanResponses: number;
   directionMismatches: number;
+  /** Most out-of-order bytes held at once across the scan. */
+  peakBufferedBytes: number;
 }
 
 export interface ImdsResult {
