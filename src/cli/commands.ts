@@ -1,6 +1,7 @@
-// Commands other than info/events (scan, convert) register here.
+// Commands other than info/events register here.
 import type { Argv } from 'yargs';
+import { convertCommand } from './convert.js';
 
 export function registerExtraCommands(y: Argv): Argv {
-  return y;
+  return convertCommand(y);
 }

@@ -1,7 +1,7 @@
 // The etl-imds command line. Machine output goes to stdout, diagnostics to stderr.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { EXIT } from './exit.js';
+import { EXIT, toCliError } from './exit.js';
 import { infoCommand } from './info.js';
 import { eventsCommand } from './events.js';
 import { registerExtraCommands } from './commands.js';
@@ -27,5 +27,11 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
   y = registerExtraCommands(y);
   y = infoCommand(y);
   y = eventsCommand(y);
-  await y.parseAsync();
+  try {
+    await y.parseAsync();
+  } catch (e) {
+    const err = toCliError(e);
+    process.stderr.write(`etl-imds: error: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  }
 }

@@ -100,3 +100,41 @@ export interface ImdsPacket {
   dropped?: boolean;
   frame: number;              // packet ordinal in the converted pcapng (1-based)
 }
+
+/** One pcapng interface (IDB) that convert wrote. */
+export interface ConvertInterface {
+  id: number;
+  name: string;
+  description: string;
+  linkType: number;           // 1 Ethernet, 101 raw IP, 105 802.11
+  source: string;             // ndis, vmswitch, ndiswan, pktmon
+  packets: number;
+}
+
+export interface ConvertSummary {
+  input: string;
+  output: string;             // '-' for stdout
+  packets: number;            // written
+  packetsSeen: number;
+  filteredOut: number;
+  duplicates: number;
+  interfaces: ConvertInterface[];
+  warnings: Record<string, number>;
+  warningCount: number;
+  warningSamples: string[];
+  diagnostics: Diagnostic[];
+  diagnosticCount: number;
+  bytesWritten: number;
+  records: number;
+  stats: Record<string, number>;
+  eventsLost: number;
+  buffersLost: number;
+  buffersWithLossFlag: number;
+  fileSize: number;
+}
+
+export interface ConvertProgress {
+  bytesDone: number;
+  fileSize: number;
+  packets: number;
+}

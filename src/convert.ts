@@ -1,0 +1,89 @@
+// convert(): .etl → pcapng through the native capture engine, one streaming pass.
+import { realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { native, type Backend } from './native/binding.js';
+import type { ConvertProgress, ConvertSummary } from './native/types.js';
+
+export interface ConvertOptions {
+  /** Only packets logged with this PID. */
+  pid?: number;
+  /** Only TCP to/from 169.254.169.254:80 and [fd00:ec2::254]:80. */
+  imdsOnly?: boolean;
+  /** pktmon: keep only the first appearance of each packet (PktGroupId + PktNumber). */
+  dedupe?: boolean;
+  /** Any damage in the input is fatal instead of skipped. */
+  strict?: boolean;
+  backend?: Backend;
+  /** Overwrite an existing output file. */
+  force?: boolean;
+  /** Called now and then; return false to cancel (the partial output is removed). */
+  onProgress?: (p: ConvertProgress) => boolean | void;
+}
+
+interface NativeConvert {
+  convert(
+    input: string,
+    output: string,
+    options: Record<string, unknown>,
+    onProgress?: (p: ConvertProgress) => unknown,
+  ): Promise<ConvertSummary>;
+}
+
+export class ConvertError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `trace.etl` → `trace.pcapng`, beside the input. */
+export function defaultOutput(input: string): string {
+  const ext = path.extname(input);
+  return (ext.toLowerCase() === '.etl' ? input.slice(0, -ext.length) : input) + '.pcapng';
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    try {
+      return realpathSync(path.dirname(a)) === realpathSync(path.dirname(b)) && path.basename(a) === path.basename(b);
+    } catch {
+      return false;
+    }
+  }
+}
+
+export async function convert(input: string, output: string = defaultOutput(input), options: ConvertOptions = {}): Promise<ConvertSummary> {
+  if (output !== '-') {
+    if (sameFile(input, output)) throw new ConvertError(`refusing to write the output over the input (${output})`, 'SAME_FILE');
+    let exists = false;
+    try {
+      const st = statSync(output);
+      if (st.isDirectory()) throw new ConvertError(`output ${output} is a directory`, 'OUTPUT_DIR');
+      exists = true;
+    } catch (e) {
+      if (e instanceof ConvertError) throw e;
+    }
+    if (exists && !options.force) throw new ConvertError(`output ${output} exists; use --force to overwrite it`, 'EXISTS');
+    try {
+      if (!statSync(path.dirname(path.resolve(output))).isDirectory()) throw new Error();
+    } catch {
+      throw new ConvertError(`output folder ${path.dirname(path.resolve(output))} does not exist`, 'NO_DIR');
+    }
+  }
+  const n = native() as unknown as NativeConvert;
+  const opts: Record<string, unknown> = {
+    imdsOnly: options.imdsOnly ?? false,
+    dedupe: options.dedupe ?? false,
+    strict: options.strict ?? false,
+    backend: options.backend ?? 'portable',
+    userAppl: 'etl-imds',
+  };
+  if (options.pid !== undefined) opts.pid = options.pid;
+  return n.convert(input, output, opts, options.onProgress ? (p) => options.onProgress!(p) !== false : undefined);
+}
