@@ -88,33 +88,52 @@ export function readCab(buf: Uint8Array, options: ReadCabOptions = {}): CabMembe
     }
   }
 
-  // Decompress each needed folder once, only as far as its last wanted byte.
-  const folderData = new Map<number, Buffer>();
-  for (const folderIndex of new Set(wanted.map((f) => f.folder))) {
-    const inFolder = wanted.filter((f) => f.folder === folderIndex);
-    const need = Math.max(...inFolder.map((f) => f.offsetInFolder + f.size));
-    if (need > budget) {
-      throw new ProcessesError('cab-limit', `cab: folder ${folderIndex} needs ${need} decompressed bytes, over the limit of ${budget} left`);
+  // Decompress each needed folder once, as far as its last wanted byte,
+  // keeping only the bytes of wanted members.
+  const byFolder = new Map<number, typeof wanted>();
+  for (const f of wanted) {
+    const list = byFolder.get(f.folder);
+    if (list) list.push(f);
+    else byFolder.set(f.folder, [f]);
+  }
+  const dataOf = new Map<(typeof wanted)[number], Buffer>();
+  for (const [folderIndex, inFolder] of byFolder) {
+    let need = 0;
+    let keep = 0;
+    for (const f of inFolder) {
+      need = Math.max(need, f.offsetInFolder + f.size);
+      keep += f.size;
     }
-    const data = decompressFolder(buf, layout, folderIndex, need, verify);
-    budget -= data.length;
-    folderData.set(folderIndex, data);
+    if (keep > budget) {
+      throw new ProcessesError('cab-limit', `cab: members in folder ${folderIndex} need ${keep} decompressed bytes, over the limit of ${budget} left`);
+    }
+    const pieces = new Map<(typeof wanted)[number], Buffer[]>(inFolder.map((f) => [f, []]));
+    const produced = decompressFolder(buf, layout, folderIndex, need, verify, budget, (at, block) => {
+      const blockEnd = at + block.length;
+      for (const f of inFolder) {
+        const from = Math.max(at, f.offsetInFolder);
+        const to = Math.min(blockEnd, f.offsetInFolder + f.size);
+        if (from < to) pieces.get(f)!.push(block.subarray(from - at, to - at));
+      }
+    });
+    budget -= produced;
+    for (const f of inFolder) {
+      const data = Buffer.concat(pieces.get(f)!);
+      if (data.length !== f.size) {
+        throw new ProcessesError('cab-truncated', `cab: member ${JSON.stringify(f.name)} (CFFILE at offset ${f.at}) ends at byte ${f.offsetInFolder + f.size} of folder ${f.folder}, which holds ${produced} bytes`, f.at);
+      }
+      dataOf.set(f, data);
+    }
   }
 
-  return wanted.map((f) => {
-    const data = folderData.get(f.folder)!;
-    if (f.offsetInFolder + f.size > data.length) {
-      throw new ProcessesError('cab-truncated', `cab: member ${JSON.stringify(f.name)} (CFFILE at offset ${f.at}) ends at byte ${f.offsetInFolder + f.size} of folder ${f.folder}, which holds ${data.length} bytes`, f.at);
-    }
-    return {
-      name: f.name,
-      data: Buffer.from(data.subarray(f.offsetInFolder, f.offsetInFolder + f.size)),
-      folder: f.folder,
-      dosDate: f.date,
-      dosTime: f.time,
-      attributes: f.attributes,
-    };
-  });
+  return wanted.map((f) => ({
+    name: f.name,
+    data: dataOf.get(f)!,
+    folder: f.folder,
+    dosDate: f.date,
+    dosTime: f.time,
+    attributes: f.attributes,
+  }));
 }
 
 function compressionName(typeCompress: number): CabCompression {
@@ -239,11 +258,24 @@ function parseLayout(buf: Uint8Array): Layout {
   return { info, folderReserve, dataReserve, end, rawFolders, rawFiles };
 }
 
-function decompressFolder(buf: Uint8Array, layout: Layout, index: number, need: number, verify: boolean): Buffer {
+/**
+ * Walk a folder's CFDATA blocks up to `need` bytes of output, handing each
+ * decompressed block to `sink` with its offset in the folder. Returns the
+ * bytes produced. Stops with cab-limit if the blocks would produce more than
+ * `budget` (only reachable when blocks claim more than the members need).
+ */
+function decompressFolder(
+  buf: Uint8Array,
+  layout: Layout,
+  index: number,
+  need: number,
+  verify: boolean,
+  budget: number,
+  sink: (offset: number, block: Buffer) => void,
+): number {
   const folder = layout.rawFolders[index]!;
   const type = folder.typeCompress & 0x000f;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const chunks: Buffer[] = [];
   let produced = 0;
   let window: Buffer = Buffer.alloc(0);   // last <= 32 KiB of folder output: MSZIP's dictionary
   let p = folder.offset;
@@ -265,6 +297,9 @@ function decompressFolder(buf: Uint8Array, layout: Layout, index: number, need: 
     if (cbUncomp > MAX_BLOCK) {
       throw new ProcessesError('cab-corrupt', `cab: CFDATA block ${b} of folder ${index} at offset ${at} claims ${cbUncomp} uncompressed bytes (max ${MAX_BLOCK})`, at);
     }
+    if (produced + cbUncomp > budget) {
+      throw new ProcessesError('cab-limit', `cab: folder ${index} would decompress past the limit of ${budget} bytes at CFDATA block ${b} (offset ${at})`, at);
+    }
     const payload = buf.subarray(p, p + cbData);
     if (verify && csum !== 0) {
       const got = cabChecksum(buf.subarray(at + 4, at + 8), cabChecksum(payload, 0));
@@ -284,14 +319,13 @@ function decompressFolder(buf: Uint8Array, layout: Layout, index: number, need: 
       out = inflateMszip(payload, window, cbUncomp, `CFDATA block ${b} of folder ${index} at offset ${at}`, at);
       window = slideWindow(window, out);
     }
-    chunks.push(out);
+    sink(produced, out);
     produced += out.length;
   }
-  const data = Buffer.concat(chunks);
-  if (data.length < need) {
-    throw new ProcessesError('cab-truncated', `cab: folder ${index} decompresses to ${data.length} bytes, but its members need ${need}`, folder.offset);
+  if (produced < need) {
+    throw new ProcessesError('cab-truncated', `cab: folder ${index} decompresses to ${produced} bytes, but its members need ${need}`, folder.offset);
   }
-  return data;
+  return produced;
 }
 
 function inflateMszip(payload: Uint8Array, window: Buffer, expected: number, where: string, at: number): Buffer {

@@ -50,8 +50,9 @@ export function parseTasklistDetailed(
   if (first === lines.length) throw new ProcessesError('tasklist-format', 'tasklist: the input is empty');
 
   const problems: TasklistProblem[] = [];
-  const firstLine = lines[first]!.trimStart();
-  const format: TasklistFormat = firstLine.startsWith('"') ? 'csv' : 'table';
+  // CSV when the first line is a quoted record of several fields; else the table.
+  const firstFields = lines[first]!.trimStart().startsWith('"') ? splitCsvLine(lines[first]!.trimStart()) : undefined;
+  const format: TasklistFormat = Array.isArray(firstFields) && firstFields.length >= 2 ? 'csv' : 'table';
   const rows = format === 'csv' ? parseCsv(lines, first, problems) : parseTable(lines, first, problems);
 
   if (problems.length > 0) {

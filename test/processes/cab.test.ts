@@ -288,6 +288,39 @@ describe('corrupt cabinets: a ProcessesError naming what and where', () => {
     expect(ownError(() => readCab(good, { maxOutputBytes: 1000 })).code).toBe('cab-limit');
   });
 
+  it('65533 folders and files sharing one block: linear work, bounded output', () => {
+    // Every folder points at the same one-byte stored block; every file is one byte in its own folder.
+    const n = 0xfffd; // folder indices 0xfffd-0xffff mean "spans cabinets"
+    const nameBytes = 2; // "f" + NUL
+    const coffFiles = 36 + n * 8;
+    const dataAt = coffFiles + n * (16 + nameBytes);
+    const cab = Buffer.alloc(dataAt + 9);
+    cab.write('MSCF', 0, 'latin1');
+    cab.writeUInt32LE(cab.length, 8);
+    cab.writeUInt32LE(coffFiles, 16);
+    cab[24] = 3;
+    cab[25] = 1;
+    cab.writeUInt16LE(n, 26);
+    cab.writeUInt16LE(n, 28);
+    for (let i = 0; i < n; i++) {
+      cab.writeUInt32LE(dataAt, 36 + i * 8);
+      cab.writeUInt16LE(1, 36 + i * 8 + 4);
+      const f = coffFiles + i * (16 + nameBytes);
+      cab.writeUInt32LE(1, f);
+      cab.writeUInt16LE(i, f + 8);
+      cab.write('f', f + 16, 'latin1');
+    }
+    cab.writeUInt16LE(1, dataAt + 4);
+    cab.writeUInt16LE(1, dataAt + 6);
+    cab[dataAt + 8] = 0x41;
+    const start = Date.now();
+    const members = readCab(cab);
+    expect(members).toHaveLength(n);
+    expect(members.every((m) => m.data.length === 1 && m.data[0] === 0x41)).toBe(true);
+    expect(ownError(() => readCab(cab, { maxOutputBytes: 1000 })).code).toBe('cab-limit');
+    expect(Date.now() - start).toBeLessThan(10_000);
+  });
+
   it('random bytes and mutated cabinets: members or a ProcessesError, in bounded time', () => {
     const check = (input: Uint8Array) => {
       try {

@@ -31,17 +31,49 @@ describe('PID reuse over time', () => {
     expect(t.lifetimes(100).map((l) => [l.image, l.begin, l.end])).toEqual([['old.exe', at(10), at(20)], ['new.exe', at(30), undefined]]);
   });
 
-  it('Kernel-Process Start/Stop: CreateTime and ExitTime bound the lifetime, not the event times', () => {
+  it('Kernel-Process Start/Stop: event times bound the lifetime (payload FILETIMEs are another clock)', () => {
     const t = new ProcessTable();
-    const create = at(9.5);
-    const exit = at(19.5);
+    // Payload times 2 s off the event times, as the system clock drifts from the session clock.
+    const create = at(8);
+    const exit = at(22);
     t.addEvent(kpEvent(1, 3, at(10), kpStartPayload(3, { pid: 7, create, ppid: 4, image: '\\Device\\HarddiskVolume3\\tools\\a.exe' })));
     t.addEvent(kpEvent(2, 2, at(20), kpStopPayload(2, { pid: 7, create, exit, image: 'a.exe' })));
     t.addEvent(kpEvent(1, 1, at(40), kpStartPayload(1, { pid: 7, create: at(40), ppid: 4, image: '\\Device\\HarddiskVolume3\\tools\\b.exe' })));
-    expect(t.nameFor(7, at(9.6))).toMatchObject({ image: 'a.exe', imagePath: '\\Device\\HarddiskVolume3\\tools\\a.exe', confidence: 'high' });
-    expect(t.nameFor(7, at(9.4))).toBeUndefined();
-    expect(t.nameFor(7, at(19.6))).toBeUndefined();
+    expect(t.nameFor(7, at(10))).toMatchObject({ image: 'a.exe', imagePath: '\\Device\\HarddiskVolume3\\tools\\a.exe', confidence: 'high' });
+    expect(t.nameFor(7, at(9))).toBeUndefined();
+    expect(t.nameFor(7, at(20))!.image).toBe('a.exe');
+    expect(t.nameFor(7, at(21))).toBeUndefined();
     expect(t.nameFor(7, at(41))!.image).toBe('b.exe');
+  });
+
+  it('rundown and Defunct use the payload times, the only ones they have', () => {
+    const t = new ProcessTable();
+    t.addEvent(kpEvent(15, 1, at(100), kpStartPayload(3, { pid: 9, create: at(50), ppid: 4, image: '\\Device\\HarddiskVolume3\\x.exe' })));
+    expect(t.nameFor(9, at(49))).toBeUndefined();
+    expect(t.nameFor(9, at(60))).toMatchObject({ image: 'x.exe' });
+    t.addEvent(mofEvent(39, 5, at(200), { pid: 10, ppid: 4, image: 'gone.exe', exitTime: at(150) }));
+    expect(t.nameFor(10, at(149))!.image).toBe('gone.exe');
+    expect(t.nameFor(10, at(151))).toBeUndefined();
+  });
+
+  it('Terminate before End: the process holds the PID until End; Terminate alone is the exit', () => {
+    const t = new ProcessTable();
+    const term = (pid: number, s: number) => traceEvent({ provider: MOF_GUID, opcode: 11, version: 2, fileTime: at(s), userData: new Uint8Array(new Uint32Array([pid]).buffer) });
+    t.addEvent(mofEvent(3, 4, at(1), { pid: 70, ppid: 4, image: 'a.exe' }));
+    t.addEvent(term(70, 10));
+    t.addEvent(mofEvent(2, 4, at(10.03), { pid: 70, ppid: 4, image: 'a.exe' }));
+    expect(t.nameFor(70, at(10.02))).toMatchObject({ image: 'a.exe', confidence: 'high' });
+    expect(t.nameFor(70, at(10.04))).toBeUndefined();
+    // Terminate with no End after it (End not logged, or the trace stopped first).
+    t.addEvent(mofEvent(3, 4, at(1), { pid: 71, ppid: 4, image: 'b.exe' }));
+    t.addEvent(term(71, 20));
+    expect(t.nameFor(71, at(19))!.image).toBe('b.exe');
+    expect(t.nameFor(71, at(21))).toBeUndefined();
+    // Terminate first seen with no earlier sighting: End names it.
+    t.addEvent(term(72, 30));
+    t.addEvent(mofEvent(2, 4, at(30.01), { pid: 72, ppid: 4, image: 'c.exe' }));
+    expect(t.lifetimes(72)).toHaveLength(1);
+    expect(t.nameFor(72, at(30.005))).toMatchObject({ image: 'c.exe', confidence: 'high' });
   });
 
   it('a Start for a PID still held means the old holder went away unseen', () => {
@@ -240,22 +272,31 @@ describe.skipIf(realReason !== '')(`real traces through the project's reader${re
     const mini = kernelProcessRecords(readFileSync(kernelFile)).filter((e) => [2, 3, 4].includes(e.opcode));
     expect(proc.map((e) => [e.opcode, Buffer.from(e.userData).toString('hex')])).toEqual(mini.map((e) => [e.opcode, Buffer.from(e.userData).toString('hex')]));
 
-    const dcStartPids = new Set(proc.filter((e) => e.opcode === 3).map((e) => new DataView(e.userData.buffer, e.userData.byteOffset).getUint32(8, true)));
     let ends = 0;
     for (const e of proc.filter((x) => x.opcode === 2)) {
       const pid = new DataView(e.userData.buffer, e.userData.byteOffset).getUint32(8, true);
-      const before = t.nameFor(pid, e.fileTime - 1n)!;
-      expect(before.source).toBe('trace');
-      // Processes seen at the start rundown are known from then; the three that exited during the rundown are not.
-      expect(before.confidence).toBe(dcStartPids.has(pid) ? 'high' : 'medium');
+      const before = t.nameFor(pid, e.fileTime - 1n);
+      // This file logs Terminate (type 11) milliseconds before End: the process
+      // still holds its PID in between, so it is named, and seen, up to End.
+      expect(before, `pid ${pid} just before its End`).toMatchObject({ source: 'trace', confidence: 'high' });
       expect(t.nameFor(pid, e.fileTime + 1n), `pid ${pid} after its exit`).toBeUndefined();
       ends++;
     }
     expect(ends).toBe(60);
-    const mid = (events[0]!.fileTime + events[events.length - 1]!.fileTime) / 2n;
+    // Midpoint of the process events (the logfile header record is hours earlier).
+    const mid = (proc[0]!.fileTime + proc[proc.length - 1]!.fileTime) / 2n;
+    const headerTime = events[0]!.fileTime;
+    expect(t.nameFor(4, headerTime)).toMatchObject({ image: 'System', confidence: 'medium' });
     expect(t.nameFor(4, mid)).toMatchObject({ image: 'System', confidence: 'high' });
     expect(t.nameFor(2100, mid)).toBeUndefined(); // browser_broker.exe exited early in the trace
-    expect(t.nameFor(3856, mid)?.image ?? 'explorer.exe').toBe('explorer.exe');
+    // explorer.exe (3856) ended during the trace and shows up again at the end
+    // rundown as Defunct. Its payload ExitTime (system clock) is 1.76 s after
+    // its End event's time: the End event time stays the exit.
+    const explorerEnd = proc.find((e) => e.opcode === 2 && new DataView(e.userData.buffer, e.userData.byteOffset).getUint32(8, true) === 3856)!;
+    expect(0x01d5ee5ab95cff5an - explorerEnd.fileTime).toBeGreaterThan(17_000_000n);
+    expect(t.lifetimes(3856)).toHaveLength(1);
+    expect(t.lifetimes(3856)[0]!.end).toBe(explorerEnd.fileTime);
+    expect(t.nameFor(3856, explorerEnd.fileTime + 1n)).toBeUndefined();
   });
 
   it('netsh attackhost-wifi: its 94 SystemConfig records are SysConfigEx (types 32-37) with no services or PIDs', async () => {

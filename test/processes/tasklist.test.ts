@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ProcessesError } from '../../src/processes/errors.js';
-import { parseTasklist, parseTasklistDetailed, type TasklistProblem, type TasklistRow } from '../../src/processes/tasklist.js';
+import { decodeText, parseTasklist, parseTasklistDetailed, type TasklistProblem, type TasklistRow } from '../../src/processes/tasklist.js';
 import { repoRoot, shared, skipReason } from '../support/fixtures.js';
 
 const realPath = shared('netsh/attackhost-processes.txt');
@@ -260,19 +260,20 @@ describe('property-based', () => {
         for (const f of flips) b[f.at % b.length] = f.value;
         const input = cut === undefined ? b : b.subarray(0, cut % (b.length + 1));
         onlyOwnErrors(input);
-        // Lenient mode never loses a line silently: each non-blank line after the
-        // rule is a row start, a continuation, or a reported problem.
+        // Lenient mode never loses a line silently: each non-blank line of the
+        // data region (after the rule line; for CSV, from the first line) is a
+        // row start, a continuation, or a reported problem.
         try {
           const problems: TasklistProblem[] = [];
-          const rows = parseTasklist(input, { problems });
-          const text = input.toString('latin1');
+          const { rows, format } = parseTasklistDetailed(input, { problems });
+          const text = decodeText(input);
           const lines = text.split(/\r\n|\n|\r/);
-          const ruleAt = lines.findIndex((l) => /^=+ =+ =+\s*$/.test(l));
-          if (ruleAt >= 0 && !text.includes('\0')) {
-            const nonBlank = lines.slice(ruleAt + 1).filter((l) => l.trim() !== '').length;
-            expect(rows.length + problems.length).toBeLessThanOrEqual(nonBlank);
-            expect(nonBlank === 0 || rows.length + problems.length > 0).toBe(true);
-          }
+          const first = lines.findIndex((l) => l.trim() !== '');
+          const dataFrom = format === 'csv' ? first : first + 2;
+          const nonBlank = lines.slice(dataFrom).filter((l) => l.trim() !== '').length;
+          expect(rows.length + problems.length).toBeLessThanOrEqual(nonBlank);
+          expect(nonBlank === 0 || rows.length + problems.length > 0).toBe(true);
+          for (const p of problems) expect(p.line).toBeGreaterThan(dataFrom);
         } catch (e) {
           if (!(e instanceof ProcessesError)) throw e;
         }
