@@ -7,3 +7,7 @@ export { fileTimeToIso, fileTimeToDate, dateToFileTime } from './time.js';
 export type * from './native/types.js';
 export { convert, defaultOutput, ConvertError } from './convert.js';
 export type { ConvertOptions } from './convert.js';
+export { scanFile, summarize as summarizeScan, perProcess } from './scan.js';
+export type { ScanOptions, ScanRequest, ScanProcess, FileScan, ScanSummary } from './scan.js';
+export { analyzeImds, ImdsAnalyzer } from './imds/index.js';
+export type { ImdsRequest, ImdsResult, ImdsClass, ImdsAttribution, TcpipHint } from './imds/index.js';

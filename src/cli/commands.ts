@@ -1,7 +1,8 @@
 // Commands other than info/events register here.
 import type { Argv } from 'yargs';
 import { convertCommand } from './convert.js';
+import { scanCommand } from './scan.js';
 
 export function registerExtraCommands(y: Argv): Argv {
-  return convertCommand(y);
+  return convertCommand(scanCommand(y));
 }

@@ -1,0 +1,237 @@
+import type { Argv } from 'yargs';
+import { statSync } from 'node:fs';
+import { displayPath, scanFile, ScanCancelled, summarize, type FileScan, type ScanProcess, type ScanRequest } from '../scan.js';
+import { CliError, EXIT } from './exit.js';
+import { expandInputs } from './inputs.js';
+import { Progress } from './progress.js';
+import { table } from './table.js';
+
+interface ScanArgs {
+  inputs: string[];
+  processes?: string;
+  cab?: string;
+  autoCab: boolean;
+  requests: boolean;
+  json: boolean;
+  csv: boolean;
+  failOnV1: boolean;
+  strict: boolean;
+  quiet: boolean;
+  backend: 'portable' | 'tdh';
+}
+
+export function scanCommand(y: Argv): Argv {
+  return y.command<ScanArgs>(
+    'scan <inputs...>',
+    'Which processes called IMDS with (v2) and without (v1) a token, from netsh/pktmon .etl captures',
+    (b) =>
+      b
+        .positional('inputs', { type: 'string', array: true, demandOption: true, describe: '.etl files, directories or globs' })
+        .option('processes', { type: 'string', describe: 'a `tasklist /svc` text file naming PIDs' })
+        .option('cab', { type: 'string', describe: "netsh's report .cab (default: <name>.cab beside <name>.etl)" })
+        .option('auto-cab', { type: 'boolean', default: true, describe: 'look for <name>.cab beside each <name>.etl (--no-auto-cab to stop)' })
+        .option('requests', { type: 'boolean', default: false, describe: 'one line per request instead of one per process' })
+        .option('json', { type: 'boolean', describe: 'JSON on stdout' })
+        .option('csv', { type: 'boolean', describe: 'CSV on stdout (processes, or requests with --requests)' })
+        .option('fail-on-v1', { type: 'boolean', default: false, describe: 'exit 3 when any IMDSv1 call is found' })
+        .option('strict', { type: 'boolean', default: false, describe: 'a damaged part of a file is an error (exit 2)' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or notes on stderr' })
+        .option('backend', { choices: ['portable', 'tdh'] as const, default: 'portable' as const, describe: "reader: portable (any OS) or tdh (Windows' ETW API)" })
+        .conflicts('json', 'csv') as unknown as Argv<ScanArgs>,
+    async (args) => {
+      const { files, missing } = expandInputs(args.inputs);
+      for (const m of missing) process.stderr.write(`etl-imds: warning: ${m}: no .etl files found\n`);
+      if (files.length === 0) throw new CliError('no input files', EXIT.input);
+      if (args.cab && files.length > 1) throw new CliError('--cab names the cabinet of one trace; give one input, or let each <name>.etl find its <name>.cab', EXIT.usage);
+      let cancelled = false;
+      const onSigint = () => {
+        cancelled = true;
+      };
+      process.on('SIGINT', onSigint);
+      const results: FileScan[] = [];
+      let worst: number = EXIT.ok;
+      try {
+        for (const f of files) {
+          let size = 0;
+          try {
+            size = statSync(f).size;
+          } catch {
+            /* reported by the reader */
+          }
+          const progress = new Progress(`scanning ${displayPath(f)}`, size, args.quiet);
+          try {
+            const r = await scanFile(f, {
+              processes: args.processes,
+              cab: args.cab,
+              noAutoCab: !args.autoCab,
+              backend: args.backend,
+              onProgress: (done, total) => {
+                progress.update(done, total);
+                return !cancelled;
+              },
+            });
+            progress.done();
+            results.push(r);
+            for (const d of r.diagnostics) process.stderr.write(`etl-imds: ${d.severity}: ${d.message}\n`);
+            if (!args.quiet) for (const w of r.warnings.slice(0, 10)) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${w}\n`);
+            if (r.diagnostics.length > 0) worst = Math.max(worst, args.strict ? EXIT.input : EXIT.partial);
+          } catch (e) {
+            progress.done();
+            if (e instanceof ScanCancelled) throw new CliError('interrupted', EXIT.interrupted);
+            const err = e as { message?: string; code?: string };
+            if (e instanceof TypeError) throw new CliError(err.message ?? String(e), EXIT.usage);
+            process.stderr.write(`etl-imds: error: ${err.message ?? String(e)}\n`);
+            results.push(failed(f, err));
+            worst = Math.max(worst, EXIT.input);
+          }
+        }
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      const summary = summarize(results);
+      if (args.json) process.stdout.write(JSON.stringify(toJson(results, summary), null, 2) + '\n');
+      else if (args.csv) process.stdout.write(args.requests ? requestsCsv(results) : processesCsv(results));
+      else process.stdout.write(args.requests ? requestsTable(results) : processesTable(results, summary));
+      // Priority: an unreadable input (2) over IMDSv1 found (3) over skipped damage (4).
+      let code: number = worst === EXIT.input ? EXIT.input : EXIT.ok;
+      if (code === EXIT.ok && args.failOnV1 && summary.v1 > 0) code = EXIT.imdsV1;
+      if (code === EXIT.ok && worst === EXIT.partial) code = EXIT.partial;
+      process.exitCode = code;
+    },
+  );
+}
+
+function failed(file: string, err: { message?: string; code?: string }): FileScan {
+  return {
+    file,
+    error: { message: err.message ?? 'error', code: err.code ?? 'ERROR' },
+    packets: 0,
+    connections: 0,
+    requests: [],
+    processes: [],
+    names: { source: 'none', traceProcesses: 0 },
+    diagnostics: [],
+    warnings: [],
+    bytesSkipped: 0,
+  };
+}
+
+function toJson(files: FileScan[], summary: ReturnType<typeof summarize>) {
+  return {
+    files: files.map((f) => ({
+      file: f.file,
+      error: f.error ?? null,
+      packets: f.packets,
+      connections: f.connections,
+      requests: f.requests.length,
+      names: f.names,
+      diagnostics: f.diagnostics,
+      warnings: f.warnings,
+    })),
+    summary,
+    processes: files.flatMap((f) => f.processes),
+    requests: files.flatMap((f) => f.requests.map(({ fileTime: _ft, ...r }) => r)),
+  };
+}
+
+function counts(p: { v1: number; v2: number; token: number; unknown: number }): string[] {
+  return [String(p.v1), String(p.v2), String(p.token), String(p.unknown)];
+}
+
+function statusText(s: Record<string, number>): string {
+  return Object.entries(s)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}×${v}`)
+    .join(' ');
+}
+
+function confidence(p: ScanProcess): string {
+  const a = Object.entries(p.attribution)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k]) => k)
+    .join('+');
+  return p.nameConfidence ? `${a}, name ${p.nameConfidence}` : a;
+}
+
+function shortTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function processesTable(files: FileScan[], s: ReturnType<typeof summarize>): string {
+  const multi = files.length > 1;
+  const head = [...(multi ? ['File'] : []), 'PID', 'Image', 'Services', 'v1', 'v2', 'token', 'unknown', 'Statuses', 'Paths (v1 first)', 'First seen', 'Last seen', 'How sure'];
+  const rows: string[][] = [];
+  for (const f of files) {
+    for (const p of f.processes) {
+      const paths = [...p.v1Paths, ...p.paths.filter((x) => !p.v1Paths.includes(x))];
+      const shown = paths.slice(0, 3).join(' ') + (paths.length > 3 ? ` (+${paths.length - 3})` : '');
+      rows.push([
+        ...(multi ? [displayPath(f.file)] : []),
+        p.pid === null ? '?' : String(p.pid),
+        p.image ?? '(unknown)',
+        p.services.join(',') || '-',
+        ...counts(p),
+        statusText(p.statuses),
+        shown,
+        shortTime(p.firstSeen),
+        shortTime(p.lastSeen),
+        confidence(p),
+      ]);
+    }
+  }
+  const right = head.map((h) => ['PID', 'v1', 'v2', 'token', 'unknown'].includes(h));
+  const out: string[] = [];
+  if (rows.length) out.push(table(head, rows, right));
+  else out.push('No IMDS requests found.');
+  const errs = files.filter((f) => f.error).length;
+  const total = `${s.v1} IMDSv1, ${s.v2} IMDSv2, ${s.token} token, ${s.unknown} unknown request${s.unknown === 1 ? '' : 's'}; ${s.processesUsingV1} process${s.processesUsingV1 === 1 ? '' : 'es'} using IMDSv1`;
+  out.push('', multi ? `Total over ${files.length} files${errs ? ` (${errs} unreadable)` : ''}: ${total}` : total);
+  if (s.v1 > 0) out.push('IMDSv1 callers break when the instance requires tokens (HttpTokens=required); a 401 status means they already do.');
+  return out.join('\n') + '\n';
+}
+
+function requestsTable(files: FileScan[]): string {
+  const multi = files.length > 1;
+  const head = [...(multi ? ['File'] : []), 'Time', 'PID', 'Image', 'Class', 'Method', 'Path', 'Status', 'PID from', 'Flags'];
+  const rows: string[][] = [];
+  for (const f of files)
+    for (const r of f.requests)
+      rows.push([
+        ...(multi ? [displayPath(f.file)] : []),
+        r.time,
+        r.pid === null ? '?' : String(r.pid),
+        r.image ?? '(unknown)',
+        r.class,
+        r.method ?? '?',
+        r.path ?? '?',
+        r.status === null ? '-' : String(r.status),
+        r.attribution,
+        r.flags.join(',') || '-',
+      ]);
+  return rows.length ? table(head, rows) + '\n' : 'No IMDS requests found.\n';
+}
+
+function csvCell(v: unknown): string {
+  const s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(';') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csv(head: string[], rows: unknown[][]): string {
+  return [head, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+
+function processesCsv(files: FileScan[]): string {
+  const head = ['file', 'pid', 'image', 'services', 'v1', 'v2', 'token', 'unknown', 'paths', 'v1Paths', 'statuses', 'firstSeen', 'lastSeen', 'attribution', 'nameSource', 'nameConfidence'];
+  const rows = files.flatMap((f) =>
+    f.processes.map((p) => [p.file, p.pid, p.image, p.services, p.v1, p.v2, p.token, p.unknown, p.paths, p.v1Paths, p.statuses, p.firstSeen, p.lastSeen, p.attribution, p.nameSource, p.nameConfidence]),
+  );
+  return csv(head, rows);
+}
+
+function requestsCsv(files: FileScan[]): string {
+  const head = ['file', 'time', 'pid', 'tid', 'attribution', 'image', 'class', 'method', 'path', 'status', 'endpoint', 'clientPort', 'userAgent', 'flags'];
+  const rows = files.flatMap((f) =>
+    f.requests.map((r: ScanRequest) => [r.file, r.time, r.pid, r.tid, r.attribution, r.image, r.class, r.method, r.path, r.status, r.endpoint, r.clientPort, r.userAgent, r.flags]),
+  );
+  return csv(head, rows);
+}

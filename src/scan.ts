@@ -1,0 +1,305 @@
+// scan(): IMDS calls per process, straight from an .etl file.
+//   1. native code selects the packets of TCP connections to/from IMDS (one streaming pass);
+//   2. src/imds reassembles, parses and classifies them, and attributes PIDs;
+//   3. src/processes names the PIDs (process events in the trace, tasklist text, the netsh cab).
+import path from 'node:path';
+import { native, type Backend } from './native/binding.js';
+import type { Diagnostic, ImdsPacket } from './native/types.js';
+import { ImdsAnalyzer } from './imds/analyze.js';
+import type { ImdsRequest, ImdsResult, TcpipHint } from './imds/types.js';
+import { tcpipHint, TCPIP_PROVIDER } from './imds/tcpip.js';
+import { openTrace } from './trace.js';
+import {
+  findCabForEtl,
+  KERNEL_PROCESS_MOF_GUID,
+  KERNEL_PROCESS_PROVIDER_GUID,
+  loadProcessesFile,
+  loadProcessListFromCab,
+  ProcessTable,
+  SYSTEM_CONFIG_GUID,
+  type ProcessList,
+  type ProcessName,
+} from './processes/index.js';
+import { fileTimeToIso } from './time.js';
+
+export interface ScanOptions {
+  /** A `tasklist /svc` text file naming PIDs. */
+  processes?: string;
+  /** netsh's report cabinet; by default `<name>.cab` beside `<name>.etl` is used when present. */
+  cab?: string;
+  /** Do not look for the cabinet beside the trace. */
+  noAutoCab?: boolean;
+  backend?: Backend;
+  /** Called as the file is read; return false to cancel. */
+  onProgress?: (bytesDone: number, fileSize: number) => boolean | void;
+}
+
+export interface ScanRequest {
+  file: string;
+  time: string;
+  fileTime: bigint;
+  pid: number | null;
+  tid: number | null;
+  attribution: ImdsRequest['attribution'];
+  image: string | null;
+  services: string[];
+  nameSource: ProcessName['source'] | null;
+  nameConfidence: ProcessName['confidence'] | null;
+  class: ImdsRequest['class'];
+  method: string | null;
+  path: string | null;
+  status: number | null;
+  endpoint: ImdsRequest['endpoint'];
+  clientPort: number;
+  userAgent: string | null;
+  flags: string[];
+  frames: number[];
+  connection: number;
+}
+
+export interface ScanProcess {
+  file: string;
+  pid: number | null;
+  image: string | null;
+  services: string[];
+  nameSource: ProcessName['source'] | null;
+  nameConfidence: ProcessName['confidence'] | null;
+  v1: number;
+  v2: number;
+  token: number;
+  unknown: number;
+  /** Distinct paths (sorted), with how many requests of each class used them. */
+  paths: string[];
+  v1Paths: string[];
+  statuses: Record<string, number>;
+  attribution: Record<string, number>;
+  userAgents: string[];
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface FileScan {
+  file: string;
+  error?: { message: string; code: string };
+  packets: number;
+  connections: number;
+  requests: ScanRequest[];
+  processes: ScanProcess[];
+  names: { source: string; path?: string; rows?: number; traceProcesses: number } ;
+  diagnostics: Diagnostic[];
+  warnings: string[];
+  bytesSkipped: number;
+}
+
+interface NativeScanBatch {
+  packets: ImdsPacket[];
+  diagnostics: Diagnostic[];
+  bytesDone: number;
+  fileSize: number;
+  done: boolean;
+}
+interface NativeScanHandle {
+  next(max?: number): Promise<NativeScanBatch>;
+  summary(): { packets: number; records: number; warnings: Record<string, number>; warningSamples: string[] };
+  close(): void;
+}
+interface NativeScan {
+  scanPackets(input: string, options?: { backend?: Backend }): NativeScanHandle;
+}
+
+const NAME_PROVIDERS = [KERNEL_PROCESS_MOF_GUID, KERNEL_PROCESS_PROVIDER_GUID, SYSTEM_CONFIG_GUID, TCPIP_PROVIDER];
+
+export class ScanCancelled extends Error {
+  constructor() {
+    super('scan cancelled');
+  }
+}
+
+/** Reads the trace's process, service and TCPIP events (names and attribution hints). */
+async function readNameEvents(file: string, table: ProcessTable, hints: TcpipHint[], backend: Backend | undefined): Promise<Diagnostic[]> {
+  const t = openTrace(file, { providers: NAME_PROVIDERS, backend });
+  try {
+    for await (const b of t.events()) {
+      for (const e of b.events) {
+        if (e.provider === TCPIP_PROVIDER) {
+          const h = tcpipHint(e);
+          if (h) hints.push(h);
+        } else {
+          table.addEvent(e);
+        }
+      }
+    }
+  } finally {
+    t.close();
+  }
+  return t.diagnostics;
+}
+
+async function nameList(file: string, options: ScanOptions): Promise<ProcessList | undefined> {
+  if (options.processes) return loadProcessesFile(options.processes);
+  const cab = options.cab ?? (options.noAutoCab ? undefined : await findCabForEtl(file));
+  if (cab) return loadProcessListFromCab(cab);
+  return undefined;
+}
+
+export async function scanFile(file: string, options: ScanOptions = {}): Promise<FileScan> {
+  const table = new ProcessTable();
+  const hints: TcpipHint[] = [];
+  // Process names first: a bad --processes/--cab is the user's to fix before anything is read.
+  const list = await nameList(file, options);
+  const n = native() as unknown as NativeScan;
+  const scan = n.scanPackets(file, { backend: options.backend });
+  const analyzer = new ImdsAnalyzer();
+  const diagnostics: Diagnostic[] = [];
+  let packets = 0;
+  try {
+    for (;;) {
+      const b = await scan.next(4096);
+      diagnostics.push(...b.diagnostics);
+      for (const p of b.packets) analyzer.push(p);
+      packets += b.packets.length;
+      if (options.onProgress && options.onProgress(b.bytesDone, b.fileSize) === false) throw new ScanCancelled();
+      if (b.done) break;
+    }
+  } finally {
+    scan.close();
+  }
+  // The name events are only worth a second pass when there is something to name.
+  const result0 = analyzer;
+  const nameDiagnostics = packets > 0 ? await readNameEvents(file, table, hints, options.backend) : [];
+  for (const h of hints) result0.addHint(h);
+  const result: ImdsResult = result0.finish();
+  if (list) table.addTasklist(list.rows, list.source);
+  // Damage is reported once (both passes see the same buffers).
+  const seen = new Set(diagnostics.map((d) => d.message));
+  for (const d of nameDiagnostics) if (!seen.has(d.message)) diagnostics.push(d);
+
+  const requests = result.requests.map((r): ScanRequest => {
+    const name = r.pid !== null ? table.nameFor(r.pid, r.time) : undefined;
+    return {
+      file,
+      time: fileTimeToIso(r.time),
+      fileTime: r.time,
+      pid: r.pid,
+      tid: r.tid,
+      attribution: r.attribution,
+      image: name?.image ?? null,
+      services: name?.services ?? [],
+      nameSource: name?.source ?? null,
+      nameConfidence: name?.confidence ?? null,
+      class: r.class,
+      method: r.method,
+      path: r.path,
+      status: r.status,
+      endpoint: r.endpoint,
+      clientPort: r.clientPort,
+      userAgent: r.userAgent,
+      flags: r.flags,
+      frames: r.frames,
+      connection: r.connection,
+    };
+  });
+  return {
+    file,
+    packets,
+    connections: result.connections,
+    requests,
+    processes: perProcess(requests),
+    names: {
+      source: list ? list.source : 'trace',
+      path: list?.path,
+      rows: list?.rows.length,
+      traceProcesses: table.tracedPids().length,
+    },
+    diagnostics,
+    warnings: result.warnings,
+    bytesSkipped: 0,
+  };
+}
+
+export function perProcess(requests: ScanRequest[]): ScanProcess[] {
+  const by = new Map<string, { p: ScanProcess; first: bigint; last: bigint; paths: Set<string>; v1Paths: Set<string>; ua: Set<string> }>();
+  for (const r of requests) {
+    const key = `${r.file}\0${r.pid ?? '-'}\0${r.image ?? ''}`;
+    let x = by.get(key);
+    if (!x) {
+      x = {
+        p: {
+          file: r.file,
+          pid: r.pid,
+          image: r.image,
+          services: r.services,
+          nameSource: r.nameSource,
+          nameConfidence: r.nameConfidence,
+          v1: 0,
+          v2: 0,
+          token: 0,
+          unknown: 0,
+          paths: [],
+          v1Paths: [],
+          statuses: {},
+          attribution: {},
+          userAgents: [],
+          firstSeen: r.time,
+          lastSeen: r.time,
+        },
+        first: r.fileTime,
+        last: r.fileTime,
+        paths: new Set(),
+        v1Paths: new Set(),
+        ua: new Set(),
+      };
+      by.set(key, x);
+    }
+    const p = x.p;
+    p[r.class]++;
+    if (r.path !== null) x.paths.add(r.path);
+    if (r.class === 'v1' && r.path !== null) x.v1Paths.add(r.path);
+    const st = r.status === null ? 'none' : String(r.status);
+    p.statuses[st] = (p.statuses[st] ?? 0) + 1;
+    p.attribution[r.attribution] = (p.attribution[r.attribution] ?? 0) + 1;
+    if (r.userAgent) x.ua.add(r.userAgent);
+    if (r.fileTime < x.first) {
+      x.first = r.fileTime;
+      p.firstSeen = r.time;
+    }
+    if (r.fileTime > x.last) {
+      x.last = r.fileTime;
+      p.lastSeen = r.time;
+    }
+  }
+  const out = [...by.values()].map((x) => ({ ...x.p, paths: [...x.paths].sort(), v1Paths: [...x.v1Paths].sort(), userAgents: [...x.ua].sort() }));
+  // Worst first: v1 callers, then by volume.
+  return out.sort((a, b) => b.v1 - a.v1 || b.v1 + b.v2 + b.token + b.unknown - (a.v1 + a.v2 + a.token + a.unknown) || (a.pid ?? -1) - (b.pid ?? -1));
+}
+
+export interface ScanSummary {
+  files: number;
+  filesWithErrors: number;
+  v1: number;
+  v2: number;
+  token: number;
+  unknown: number;
+  processesUsingV1: number;
+}
+
+export function summarize(files: FileScan[]): ScanSummary {
+  const s: ScanSummary = { files: files.length, filesWithErrors: 0, v1: 0, v2: 0, token: 0, unknown: 0, processesUsingV1: 0 };
+  for (const f of files) {
+    if (f.error) s.filesWithErrors++;
+    for (const p of f.processes) {
+      s.v1 += p.v1;
+      s.v2 += p.v2;
+      s.token += p.token;
+      s.unknown += p.unknown;
+      if (p.v1 > 0) s.processesUsingV1++;
+    }
+  }
+  return s;
+}
+
+/** Display name of a file relative to the working directory. */
+export function displayPath(f: string): string {
+  const r = path.relative(process.cwd(), f);
+  return r && !r.startsWith('..') ? r : f;
+}
