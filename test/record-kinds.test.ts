@@ -223,3 +223,37 @@ describe('record kinds', () => {
     expect(ev.map((e) => e.cpu)).toEqual([0, 1, 0, 0, 1, 0]);
   });
 });
+
+describe('clock conversion (integer arithmetic, 100 ns)', () => {
+  const lh = 0x48 + 0x20; // TRACE_LOGFILE_HEADER in buffer #0 (64-bit layout)
+  function withClock(clock: number, perfFreq: bigint, mhz: number): Buffer {
+    const h = Buffer.from(header);
+    h.writeUInt32LE(clock, lh + 0x110);
+    h.writeBigInt64LE(perfFreq, lh + 0x100);
+    h.writeUInt32LE(mhz, lh + 0x34);
+    return h;
+  }
+  const deltas = [0n, 1n, 999n, 3117777n, 123456789012n, -5n];
+  async function times(h: Buffer): Promise<bigint[]> {
+    const recs = deltas.map((d, i) => system(2, ref + d, 1, 1, 0x0301, payload(4, i)));
+    // Timestamps must not go backwards within a buffer: one buffer per record, each on its own CPU.
+    const file = path.join(tmp, `clock-${Math.random()}.etl`);
+    writeFileSync(file, Buffer.concat([h, ...recs.map((r, i) => buffer([r], i + 1, i))]));
+    const { out } = await events(file);
+    const byPayload = new Map(out.filter((e) => e.bufferIndex > 0).map((e) => [e.userData[0]!, e.fileTime]));
+    return deltas.map((_, i) => byPayload.get(payload(4, i)[0]!)!);
+  }
+  const floorDiv = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
+  it('QPC at 10 MHz: one tick is 100 ns', async () => {
+    expect(await times(withClock(1, 10000000n, 2400))).toEqual(deltas.map((d) => start + d));
+  });
+  it('QPC at another frequency: delta × 10^7 / PerfFreq, rounded down, no floating point', async () => {
+    expect(await times(withClock(1, 3117777n, 2400))).toEqual(deltas.map((d) => start + floorDiv(d * 10000000n, 3117777n)));
+  });
+  it('system-time clock: raw values are FILETIME', async () => {
+    expect(await times(withClock(2, 0n, 2400))).toEqual(deltas.map((d) => start + d));
+  });
+  it('CPU cycle counter: delta × 10 / MHz', async () => {
+    expect(await times(withClock(3, 0n, 2400))).toEqual(deltas.map((d) => start + floorDiv(d * 10n, 2400n)));
+  });
+});
