@@ -85,7 +85,7 @@ void EtlReader::index() {
   if (!file_->readAt(0, hb, first)) throw EtlError{"io", path_ + ": read error at offset 0", 0, -1};
   if (first < sizeof hb) {
     const char* what = sniff(hb, first);
-    throw EtlError{"not-etl", path_ + ": " + std::to_string(fileSize_) + " bytes, too short for an .etl trace" +
+    throw EtlError{"not-etl", path_ + ": not an .etl trace: " + std::to_string(fileSize_) + " bytes, too short" +
                                   (what ? std::string(" (looks like ") + what + ")" : ""), 0, -1};
   }
   BufferHeader h0 = BufferHeader::parse(hb);
