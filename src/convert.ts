@@ -58,7 +58,23 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
+const REASONS: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  ENOTDIR: 'Not a directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ELOOP: 'Too many levels of symbolic links',
+};
+
 export async function convert(input: string, output: string = defaultOutput(input), options: ConvertOptions = {}): Promise<ConvertSummary> {
+  // The input first: its problem is the one the user must hear about.
+  try {
+    if (statSync(input).isDirectory()) throw new ConvertError(`${input}: is a directory, not an .etl file`, 'INPUT');
+  } catch (e) {
+    if (e instanceof ConvertError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new ConvertError(`${input}: cannot open: ${REASONS[code] ?? code}`, 'INPUT');
+  }
   if (output !== '-') {
     if (sameFile(input, output)) throw new ConvertError(`refusing to write the output over the input (${output})`, 'SAME_FILE');
     let exists = false;

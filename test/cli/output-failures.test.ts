@@ -1,0 +1,47 @@
+// Output that cannot be written: a full disk, a full stdout, a path through a file.
+// Exit 2, a clear message, and nothing half-written left behind.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../support/fixtures.js';
+
+const bin = path.join(repoRoot, 'bin', 'etl-imds.js');
+const sample = path.join(repoRoot, 'fixtures', 'imds-sample.etl');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'etl-outfail-'));
+const small = path.join(tmp, 'small');
+mkdirSync(small);
+// A 64 KiB file system stands in for a full disk (needs root; skipped visibly otherwise).
+const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small]).status === 0;
+if (!mounted) process.stderr.write('SKIP: cannot mount a small tmpfs here (not root?); full-disk case skipped\n');
+afterAll(() => {
+  if (mounted) spawnSync('umount', [small]);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('output failures', () => {
+  it.skipIf(!mounted)('a full disk: exit 2, "No space left", no partial or temporary file', () => {
+    const r = spawnSync(process.execPath, [bin, 'convert', sample, '-o', path.join(small, 'out.pcapng')], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/No space left on device/);
+    expect(readdirSync(small)).toEqual([]);
+  });
+
+  it('stdout that cannot take the data (/dev/full): exit 2', () => {
+    const fd = openSync('/dev/full', 'w');
+    const r = spawnSync(process.execPath, [bin, 'convert', sample, '-o', '-'], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/No space left|write/i);
+  });
+
+  it('an input path through a regular file (unreadable): exit 2 with the reason', () => {
+    const f = path.join(tmp, 'plain');
+    writeFileSync(f, 'x');
+    for (const cmd of ['info', 'scan', 'convert']) {
+      const r = spawnSync(process.execPath, [bin, cmd, path.join(f, 'trace.etl')], { encoding: 'utf8' });
+      expect(r.status, cmd).toBe(2);
+      expect(r.stderr, cmd).toMatch(/cannot open: Not a directory/);
+    }
+  });
+});
