@@ -3,7 +3,7 @@
 
 import { PidVotes } from './attribute.js';
 import { classifyRequest } from './classify.js';
-import { HttpStreamParser, type HttpHead, type HttpSink, type InvalidReason, type MessageFlag } from './http.js';
+import { DEFER, HttpStreamParser, type HttpHead, type HttpSink, type InvalidReason, type MessageFlag } from './http.js';
 import { HalfStream, type Budget, type SegmentMeta, type StreamSink } from './reassembly.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, seqAdd, seqDiff, type TcpSegment } from './tcp.js';
 import type { ImdsClass, ImdsEndpoint, ImdsFlag } from './types.js';
@@ -18,6 +18,8 @@ export interface RequestRecord {
   invalid: boolean;
   time: bigint | null;
   beginTime: bigint;
+  /** The client's acknowledgement when it sent the first byte: how much of the server stream it had seen. */
+  clientAck: number | null;
   votes: PidVotes;
   frames: number[];
   class: ImdsClass;
@@ -32,6 +34,8 @@ export interface RequestRecord {
 
 interface ResponseRecord {
   fragment: boolean;
+  /** Absolute sequence number of the response's first byte (server stream), if known. */
+  startSeq: number | null;
   ack: number | null;
   afterGap: boolean;
   status: number | null;
@@ -47,6 +51,17 @@ export interface ConnectionLimits {
 }
 
 const DUP_KEYS_MAX = 2048;
+const REUSE_WINDOW = 1 << 20;
+const RESP_QUEUE_MAX = 1024;
+
+/** a < b in sequence space, false when either is unknown. */
+function before(a: number | null, b: number | null): boolean {
+  return a !== null && b !== null && seqDiff(a, b) < 0;
+}
+
+function after(a: number | null, b: number | null): boolean {
+  return a !== null && b !== null && seqDiff(a, b) > 0;
+}
 // Delivered client chunks remembered for crediting a start line that spanned them.
 const RECENT_MAX = 16;
 
@@ -67,6 +82,8 @@ export class Connection {
   private openReq: RequestRecord | null = null;
   private openResp: ResponseRecord | null = null;
   private respQueue: ResponseRecord[] = [];
+  /** A response whose request is not parsed yet; its parser holds the bytes after its head. */
+  private deferredResp: ResponseRecord | null = null;
   private nextMatch = 0;
   private serverGap = false;
   private now: bigint;
@@ -76,6 +93,9 @@ export class Connection {
   private dupKeys = new Set<string>();
   private recent: { from: number; to: number; meta: SegmentMeta }[] = [];
   private finalized = false;
+  /** Responses were or may have been lost: pair only on exact sequence evidence. */
+  private unsure = false;
+  private done = false;
 
   constructor(
     readonly id: number,
@@ -101,7 +121,7 @@ export class Connection {
           if (r.start >= off) continue;
           for (const c of self.recent) {
             if (c.to <= r.start || c.from >= off || c.from >= r.end) continue;
-            if (r.time === null) r.time = c.meta.time; // chunks are in offset order: this one holds r.start
+            if (r.time === null) { r.time = c.meta.time; r.clientAck = c.meta.ack; } // chunks are in offset order: this one holds r.start
             self.credit(r, c.meta, true);
           }
         }
@@ -115,6 +135,7 @@ export class Connection {
       gap: (off, len) => self.reqParser.gap(off, len),
       duplicate: (off, len, meta) => self.attribute(off, off + len, meta, false),
       reset: () => {
+        self.recent = [];
         self.requests.length = 0;
         self.openReq = null;
         self.nextMatch = 0;
@@ -133,6 +154,7 @@ export class Connection {
       reset: () => {
         self.openResp = null;
         self.respQueue = [];
+        self.deferredResp = null;
         self.resParser = self.newResponseParser();
       },
       get committed() { return self.resParser.synced; },
@@ -152,8 +174,9 @@ export class Connection {
     }
     if (this.closed && tcp.payload.length > 0 && this.client.base !== null) {
       // Data past everything the closed connection sent: the port was reused without a captured SYN.
+      // Shortly before the origin is a late copy of old bytes; a reused port gets an unrelated ISN.
       const off = seqDiff(tcp.seq, this.client.base);
-      return off < 0 || off >= this.client.endOffset;
+      return off < -REUSE_WINDOW || off >= this.client.endOffset;
     }
     return false;
   }
@@ -207,12 +230,15 @@ export class Connection {
 
   /** Flushes everything and returns the finished request records (once). */
   finalize(): RequestRecord[] {
-    if (this.finalized) return [];
-    this.finalized = true;
+    if (this.done) return [];
+    this.done = true;
+    // Requests first, so responses parsed now know which request they answer.
     this.client.drain();
-    this.server.drain();
     this.reqParser.finish(Math.max(this.client.finOff ?? 0, this.client.next));
+    this.server.drain();
     this.resParser.finish(Math.max(this.server.finOff ?? 0, this.server.next));
+    // Only now may the last request take a response without seeing a next request.
+    this.finalized = true;
     this.tryMatch();
     this.orphanResponses += this.respQueue.length;
     this.respQueue = [];
@@ -246,7 +272,10 @@ export class Connection {
       const r = this.requests[k]!;
       if (r.end <= from) break;
       if (r.start >= to) continue;
-      if (first && r.time === null) r.time = meta.time;
+      if (first && r.time === null) {
+        r.time = meta.time;
+        if (r.start >= from) r.clientAck = meta.ack;
+      }
       this.credit(r, meta, first);
     }
   }
@@ -262,13 +291,19 @@ export class Connection {
     const sink: HttpSink = {
       begin(off: number, fragment: boolean) {
         const r: RequestRecord = {
-          start: off, end: Infinity, headEnd: null, fragment, invalid: false, time: null, beginTime: self.now,
+          start: off, end: Infinity, headEnd: null, fragment, invalid: false, time: null, beginTime: self.now, clientAck: null,
           votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, host: null,
           userAgent: null, ttl: null, status: null, flags: new Set(),
         };
         if (fragment && !self.client.fromSyn && !self.reqParser.synced) r.flags.add('missing-start');
+        // The chunk holding the first byte (the current one, or an earlier one for a held-back prefix)
+        // gives the time and the client's view of the server stream, before the head completes.
+        for (const c of self.recent) {
+          if (c.from <= off && off < c.to) { r.time = c.meta.time; r.clientAck = c.meta.ack; break; }
+        }
         self.requests.push(r);
         self.openReq = r;
+        if (fragment) self.checkDeferred();
       },
       head(head: HttpHead, headEnd: number) {
         const r = self.openReq;
@@ -283,6 +318,7 @@ export class Connection {
         for (const f of c.flags) r.flags.add(f);
         r.headEnd = headEnd;
         self.tryMatch();
+        self.checkDeferred();
         return null;
       },
       invalid(reason: InvalidReason) {
@@ -292,6 +328,7 @@ export class Connection {
         r.invalid = true;
         r.flags.add(reason === 'gap' ? 'gap' : reason === 'truncated' ? 'truncated' : 'unparseable');
         self.tryMatch();
+        self.checkDeferred();
       },
       flag(flag: MessageFlag) {
         self.openReq?.flags.add(flag);
@@ -300,6 +337,7 @@ export class Connection {
         const r = self.openReq;
         if (r) { r.end = off; self.openReq = null; }
         self.tryMatch();
+        self.checkDeferred();
       },
     };
     return new HttpStreamParser('request', sink, this.limits.maxHeaderBytes, this.client.fromSyn);
@@ -308,18 +346,18 @@ export class Connection {
   private newResponseParser(): HttpStreamParser {
     const self = this;
     const sink: HttpSink = {
-      begin(_off: number, fragment: boolean) {
+      begin(off: number, fragment: boolean) {
         const resp: ResponseRecord = {
-          fragment, ack: self.serverMeta?.ack ?? null, afterGap: self.serverGap, status: null, interim: false, queued: false,
+          // A fragment's first byte is not its response's first byte: no start to reason with.
+          fragment, startSeq: fragment ? null : self.server.seqOf(off), ack: self.serverMeta?.ack ?? null,
+          // Before the first response of a stream whose start was not captured, responses may be lost too.
+          afterGap: self.serverGap || (!self.server.fromSyn && !self.resParser.synced),
+          status: null, interim: false, queued: false,
         };
         self.openResp = resp;
         self.serverGap = false;
-        if (fragment) {
-          // The tail of a response (capture started late, or bytes lost): it still answers one request.
-          resp.queued = true;
-          self.respQueue.push(resp);
-          self.tryMatch();
-        }
+        // The tail of a response (capture started late, or bytes lost): it still answers one request.
+        if (fragment) self.queueResponse(resp);
       },
       head(head: HttpHead) {
         const resp = self.openResp;
@@ -329,16 +367,26 @@ export class Connection {
           return null;
         }
         resp.status = head.status;
-        // The request this response answers, if already parsed (to know a HEAD response has no body).
-        const pending = self.requests[self.nextMatch + self.respQueue.length];
-        resp.queued = true;
-        self.respQueue.push(resp);
-        self.tryMatch();
-        return pending?.method ?? null;
+        const cand = self.candidate(resp);
+        if (cand === undefined) {
+          self.deferredResp = resp;
+          return DEFER;
+        }
+        self.queueResponse(resp);
+        return cand;
       },
-      invalid() {
+      undefer() {
+        const resp = self.deferredResp;
+        if (!resp) return null;
+        self.deferredResp = null;
+        const cand = self.candidate(resp);
+        self.queueResponse(resp);
+        return cand ?? null;
+      },
+      invalid(reason: InvalidReason) {
+        if (reason === 'gap') self.serverGap = true;
         const resp = self.openResp;
-        if (resp && !resp.fragment && !resp.queued) { resp.queued = true; self.respQueue.push(resp); self.tryMatch(); }
+        if (resp && !resp.fragment && !resp.queued) self.queueResponse(resp);
       },
       flag(flag: MessageFlag) {
         if (flag === 'gap') self.serverGap = true;
@@ -350,44 +398,92 @@ export class Connection {
     return new HttpStreamParser('response', sink, this.limits.maxHeaderBytes, this.server.fromSyn);
   }
 
+  private queueResponse(resp: ResponseRecord): void {
+    resp.queued = true;
+    this.respQueue.push(resp);
+    this.tryMatch();
+  }
+
+  /**
+   * Method of the request a new response will answer: a string or null when known
+   * (null for a response that answers a request the capture missed), undefined
+   * while that request has not been parsed yet.
+   */
+  private candidate(resp: ResponseRecord): string | null | undefined {
+    const cand = this.requests[this.nextMatch + this.respQueue.length];
+    if (!cand || !this.ready(cand)) return undefined;
+    const ref = this.refSeq(cand);
+    if (resp.ack !== null && ref !== null && seqDiff(resp.ack, ref) < 0) return null;
+    return cand.method;
+  }
+
+  /** A request became ready: a response waiting for it can continue. */
+  private checkDeferred(): void {
+    const resp = this.deferredResp;
+    if (!resp) return;
+    const cand = this.candidate(resp);
+    if (cand === undefined) return;
+    this.deferredResp = null;
+    this.queueResponse(resp);
+    this.resParser.resume(cand);
+  }
+
   /** A request is ready to take a response once its head is known or it is known to be unparseable. */
   private ready(r: RequestRecord): boolean {
     return r.headEnd !== null || r.fragment || r.invalid || r.end !== Infinity;
   }
 
+  /** The server acknowledged at least this when it had (the head of) r. */
   private refSeq(r: RequestRecord): number | null {
-    return this.client.seqOf(r.headEnd ?? r.start);
+    return this.client.seqOf(r.headEnd ?? r.start + 1);
   }
 
-  /** Pairs queued responses with requests in order (HTTP/1.1 answers in request order). */
+  /**
+   * Pairs queued responses with requests in order (HTTP/1.1 answers in request
+   * order), using sequence numbers to notice responses or requests the capture
+   * lost: a status is only given when the pairing is certain.
+   */
   private tryMatch(): void {
     while (this.respQueue.length > 0 && this.nextMatch < this.requests.length) {
       const resp = this.respQueue[0]!;
-      let r = this.requests[this.nextMatch]!;
+      if (this.respQueue.length > RESP_QUEUE_MAX) { this.dropResponse(); continue; }
+      const r = this.requests[this.nextMatch]!;
       if (!this.ready(r)) return;
-      if (resp.ack !== null) {
-        const ref = this.refSeq(r);
-        if (ref !== null && seqDiff(resp.ack, ref) < 0) {
-          // Sent before the server had this request: it answers one the capture missed.
-          this.respQueue.shift();
-          this.orphanResponses++;
-          continue;
-        }
-        if (resp.afterGap) {
-          // Responses were lost: this one answers the last request the server had received.
-          for (;;) {
-            const nxt = this.requests[this.nextMatch + 1];
-            if (!nxt || !this.ready(nxt)) break;
-            const nref = this.refSeq(nxt);
-            if (nref === null || seqDiff(resp.ack, nref) < 0) break;
-            this.nextMatch++;
-          }
-          r = this.requests[this.nextMatch]!;
-        }
+      const nxt = this.requests[this.nextMatch + 1];
+      const nxtReady = nxt !== undefined && this.ready(nxt);
+      // The next request can change the answer: wait for it, or for the end of the connection.
+      if (!this.finalized && !nxtReady) return;
+      // The client had this response before sending r, or the server sent it before having r.
+      if (before(resp.startSeq, r.clientAck) || before(resp.ack, this.refSeq(r))) { this.dropResponse(); continue; }
+      // Server bytes reached the client between r and nxt (r's answer, not captured) and this
+      // response starts after them: it answers a later request.
+      if (nxtReady && after(nxt.clientAck, r.clientAck) && !before(resp.startSeq, nxt.clientAck)) { this.nextMatch++; continue; }
+      // After a loss (missing server bytes, a request record that may hide several requests, or
+      // requests before the captured start), a response is only surely r's when it starts exactly
+      // where the client's view stood when it sent r and every earlier request had been answered
+      // by then (pipelined requests are the known blind spot when the capture also missed the start). Otherwise r gets no status rather than a wrong one, and the response nobody.
+      const prev = this.requests[this.nextMatch - 1];
+      // Uncertainty lasts until a response lines up exactly again (pipelined requests after a loss).
+      if (resp.afterGap || r.clientAck === null || (prev !== undefined && prev.flags.has('gap'))
+        || (prev === undefined && !this.client.fromSyn)) this.unsure = true;
+      const afterLoss = this.unsure;
+      const exact = resp.startSeq !== null && resp.startSeq === r.clientAck
+        // (For the first request seen, earlier ones could only be pending if they were pipelined.)
+        && (prev === undefined || prev.clientAck === null || after(r.clientAck, prev.clientAck));
+      if (afterLoss && !exact) {
+        this.nextMatch++;
+        this.respQueue.shift();
+        continue;
       }
+      if (exact) this.unsure = false;
       r.status = resp.status;
       this.nextMatch++;
       this.respQueue.shift();
     }
+  }
+
+  private dropResponse(): void {
+    this.respQueue.shift();
+    this.orphanResponses++;
   }
 }

@@ -39,15 +39,22 @@ export interface HttpSink {
   begin(off: number, fragment: boolean): void;
   /**
    * The current message's head is complete (headEnd = offset after the blank line).
-   * For responses, returns the method of the request it answers (to know HEAD), or null.
+   * For responses, returns the method of the request it answers (a HEAD response has
+   * no body), null if unknown, or DEFER when that request has not been parsed yet
+   * (trace order across CPUs): the parser then holds the following bytes until
+   * resume() is called, or until it must decide alone and calls undefer().
    */
-  head(head: HttpHead, headEnd: number): string | null;
+  head(head: HttpHead, headEnd: number): string | null | typeof DEFER;
+  /** The parser must decide now on a deferred response: the method to assume, or null. */
+  undefer?(): string | null;
   /** The current message cannot be parsed as HTTP. */
   invalid(reason: InvalidReason): void;
   flag(flag: MessageFlag): void;
   /** The current message ends at off (exclusive). */
   end(off: number): void;
 }
+
+export const DEFER: unique symbol = Symbol('defer');
 
 export const REQUEST_METHODS = ['GET', 'PUT', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT'] as const;
 const METHOD_BYTES = REQUEST_METHODS.map((m) => Uint8Array.from(m, (c) => c.charCodeAt(0)));
@@ -183,7 +190,10 @@ export function bodyFraming(headers: HttpHeader[], isRequest: boolean): Framing 
 
 type State =
   | 'head' | 'sync' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers'
-  | 'until-close' | 'opaque' | 'closed';
+  | 'until-close' | 'opaque' | 'closed' | 'deferred';
+
+// Bytes held while a response waits for its request; beyond it the parser decides alone.
+const DEFER_MAX = 64 * 1024;
 
 const MAX_LINE = 4096;
 
@@ -202,6 +212,12 @@ export class HttpStreamParser {
   private chunkStart = true;
   /** Offset of the next byte expected. */
   private pos = 0;
+  /** A response to a request of unknown method: if a status line follows its head, it had no body (HEAD). */
+  private maybeNoBody = false;
+  private deferredHead: ResponseHead | null = null;
+  private deferredHeadEnd = 0;
+  private deferredBytes: Uint8Array[] = [];
+  private deferredLen = 0;
 
   constructor(
     readonly kind: 'request' | 'response',
@@ -229,6 +245,14 @@ export class HttpStreamParser {
     this.chunkStart = true;
     let i = 0;
     while (i < chunk.length) {
+      if (this.maybeNoBody) {
+        this.maybeNoBody = false;
+        const st = this.state as State;
+        if ((st === 'body' || st === 'chunk-size') && matchResponseStart(chunk, i, chunk.length) === 'yes') {
+          this.finishMessage(off + i);
+          continue;
+        }
+      }
       // `as State`: the feed methods change the state, which narrowing cannot see.
       switch (this.state as State) {
         case 'head': i = this.feedHead(chunk, i, off); break;
@@ -256,6 +280,18 @@ export class HttpStreamParser {
           else this.line = '\r';
           break;
         }
+        case 'deferred': {
+          const rest = chunk.slice(i);
+          this.deferredBytes.push(rest);
+          this.deferredLen += rest.length;
+          i = chunk.length;
+          if (this.deferredLen > DEFER_MAX) {
+            this.pos = off + chunk.length;
+            this.resume(this.sink.undefer?.() ?? null);
+            return;
+          }
+          break;
+        }
         case 'until-close':
         case 'opaque':
         case 'closed':
@@ -272,8 +308,27 @@ export class HttpStreamParser {
     if (this.state === 'sync' && this.pos === 0 && !this.open && this.carry.length === 0) this.state = 'head';
   }
 
+  /** Continues a response held by DEFER, now that the request's method is known. */
+  resume(method: string | null): void {
+    const head = this.deferredHead;
+    if (this.state !== 'deferred' || !head) return;
+    const held = this.deferredBytes;
+    const headEnd = this.deferredHeadEnd;
+    this.deferredHead = null;
+    this.deferredBytes = [];
+    this.deferredLen = 0;
+    this.applyFraming(head, headEnd, method);
+    this.pos = headEnd;
+    for (const b of held) this.push(b, this.pos);
+  }
+
+  private decideDeferred(): void {
+    if (this.state === 'deferred') this.resume(this.sink.undefer?.() ?? null);
+  }
+
   /** `len` bytes at `off` are missing from the capture. */
   gap(off: number, len: number): void {
+    this.decideDeferred();
     if (len <= 0 || this.state === 'closed' || this.state === 'opaque') { this.pos = Math.max(this.pos, off + len); return; }
     switch (this.state) {
       case 'head':
@@ -315,6 +370,7 @@ export class HttpStreamParser {
 
   /** The stream ended at off (FIN, reset, end of capture). */
   finish(off: number): void {
+    this.decideDeferred();
     if (off > this.pos && this.state !== 'closed' && this.state !== 'opaque') this.gap(this.pos, off - this.pos);
     switch (this.state) {
       case 'head':
@@ -419,8 +475,23 @@ export class HttpStreamParser {
       return;
     }
     this.synced = true;
-    const requestMethod = this.sink.head(parsed, headEnd);
+    const method = this.sink.head(parsed, headEnd);
+    if (method === DEFER) {
+      if (parsed.kind === 'response') {
+        this.deferredHead = parsed;
+        this.deferredHeadEnd = headEnd;
+        this.state = 'deferred';
+        return;
+      }
+      this.applyFraming(parsed, headEnd, null);
+      return;
+    }
+    this.applyFraming(parsed, headEnd, method);
+  }
+
+  private applyFraming(parsed: HttpHead, headEnd: number, requestMethod: string | null): void {
     let framing: Framing;
+    this.maybeNoBody = parsed.kind === 'response' && requestMethod === null;
     if (parsed.kind === 'response') {
       const s = parsed.status;
       if (s === 101) { this.endAt(headEnd); this.state = 'opaque'; return; }

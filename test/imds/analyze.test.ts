@@ -264,10 +264,20 @@ describe('TCP reassembly', () => {
     const f = new Flow(cap);
     const hs = f.handshake();
     const segs = f.send(REQUESTS.curlV1, { cuts: [30, 60] });
-    const r = analyzeImdsSync([...hs, segs[0]!, segs[2]!, ...f.send(REQUESTS.curlV2), ...f.reply(response(401) + response(200, 'x'))]);
+    const r = analyzeImdsSync([...hs, segs[0]!, segs[2]!, ...f.reply(response(401)), ...f.send(REQUESTS.curlV2), ...f.reply(response(200, 'x'))]);
     expect(r.requests.map((q) => [q.class, q.flags, q.status])).toEqual([['unknown', ['gap'], 401], ['v2', [], 200]]);
     expect(r.stats.gapBytes).toBe(30);
     expect(r.warnings.some((w) => w.includes('30 byte(s) missing'))).toBe(true);
+  });
+
+  it('pipelined after a loss: no status rather than a possibly wrong one', () => {
+    const cap = new Capture();
+    const f = new Flow(cap);
+    const hs = f.handshake();
+    const segs = f.send(REQUESTS.curlV1, { cuts: [30, 60] });
+    // The lost bytes could have held the end of one request and the start of another.
+    const r = analyzeImdsSync([...hs, segs[0]!, segs[2]!, ...f.send(REQUESTS.curlV2), ...f.reply(response(401) + response(200, 'x'))]);
+    expect(r.requests.map((q) => [q.class, q.flags, q.status])).toEqual([['unknown', ['gap'], 401], ['v2', [], null]]);
   });
 
   it('a whole request lost between two others becomes one unknown request; a lost response does not shift statuses', () => {
