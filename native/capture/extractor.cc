@@ -315,8 +315,9 @@ void PacketExtractor::onNdisMetadata(const etl::EventRecord& rec) {
   w.mpdusReceived = le16(p + 16);
   w.rssi = int32_t(le32(p + 20));
   w.dataRate = p[24];
-  // Kept for the next packet on the same interface (etl2pcapng: on any).
-  pendingWifi_[lower] = w;
+  // Kept for the next packet on the same interface and CPU (etl2pcapng: the
+  // next packet on any interface or CPU).
+  pendingWifi_[{lower, rec.cpu}] = w;
 }
 
 void PacketExtractor::onVmSwitchFragment(const etl::EventRecord& rec) {
@@ -629,7 +630,7 @@ void PacketExtractor::emit(Packet& pkt, const uint8_t* data, uint32_t len, uint6
     data = single_.data();
   }
   if (ndis) {
-    auto w = pendingWifi_.find(f->key.lowerIfIndex);
+    auto w = pendingWifi_.find({f->key.lowerIfIndex, pkt.cpu});
     if (w != pendingWifi_.end()) {
       pkt.hasWifi = true;
       pkt.wifi = w->second;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 #include "etl/event_record.h"
 #include "packet.h"
@@ -135,7 +136,9 @@ class PacketExtractor {
   std::map<InterfaceKey, Interface*> byKey_;
   std::vector<Interface*> byId_;
   std::map<PartialKey, Partial> partials_;
-  std::map<uint32_t, WifiMetadata> pendingWifi_;   // by LowerIfIndex
+  // By (LowerIfIndex, CPU): a 1002 is logged right before its frame by the same
+  // CPU, and receive paths on other CPUs may log frames in between.
+  std::map<std::pair<uint32_t, uint16_t>, WifiMetadata> pendingWifi_;
   std::map<uint16_t, PktmonComponent> components_;
   std::vector<uint8_t> single_;                    // reused for single-event packets
   ExtractorStats stats_;

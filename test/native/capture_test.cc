@@ -321,6 +321,36 @@ static void testWifiMetadata() {
   CHECK_EQ(c.comments[2], std::string("PID=1234 TID=5678"));  // consumed once
 }
 
+// A 1002 belongs to the next frame its own CPU logs on that interface: a frame
+// another CPU completes in between must not take it (found by the netsh round
+// trip, test/convert/roundtrip.test.ts).
+static void testWifiMetadataPerCpu() {
+  Collected c;
+  auto x = collector(c);
+  auto metaOn = [](uint16_t cpu, uint32_t flags) {
+    Bytes md;
+    md.u8(0x80).u8(1).u16(48).u32(flags).u32(7).u32(5180).u16(1).u16(0).u32(uint32_t(-52)).u8(130);
+    while (md.size() < 48) md.u8(0);
+    Bytes b;
+    b.u32(8).u32(8).u32(48).raw(md);
+    return event(ids::NdisPacketCapture, 1002, kw::Native80211, b, cpu);
+  };
+  auto m0 = metaOn(0, 0x10);
+  auto first = ndisFrag(8, kw::PacketStart | kw::Native80211, seq(30, 0), 0);
+  auto other = ndisFrag(8, SE | kw::Native80211, seq(30, 1), 1);    // CPU 1, no metadata of its own
+  auto m2 = metaOn(2, 0x20);
+  auto third = ndisFrag(8, SE | kw::Native80211, seq(30, 2), 2);
+  auto last = ndisFrag(8, kw::PacketEnd | kw::Native80211, seq(30, 3), 0);
+  for (Rec* r : {&m0, &first, &other, &m2, &third, &last}) x.feed(r->get());
+  CHECK_EQ(c.comments.size(), size_t(3));
+  if (c.comments.size() != 3) return;
+  const std::string tail = ", PhyType:802.11n, CenterCh:5180, NumMPDUsReceived:1, RSSI:-52, DataRate:130";
+  CHECK_EQ(c.comments[0], std::string("PID=1234 TID=5678"));
+  CHECK_EQ(c.comments[1], "PID=1234 TID=5678 Packet Metadata: ReceiveFlags:0x20" + tail);
+  CHECK_EQ(c.comments[2], "PID=1234 TID=5678 Packet Metadata: ReceiveFlags:0x10" + tail);
+  CHECK_EQ(c.pkts[2].fragments, uint32_t(2));
+}
+
 static void testVmSwitch() {
   Collected c;
   auto x = collector(c);
@@ -746,6 +776,7 @@ int main(int argc, char** argv) {
   testMalformed();
   testLinkTypesAndNames();
   testWifiMetadata();
+  testWifiMetadataPerCpu();
   testVmSwitch();
   testNdisWan();
   testPktmon();
