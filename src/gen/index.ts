@@ -1,14 +1,14 @@
 // Trace generator: .etl files in netsh and pktmon form from packets, and the real-client IMDS
 // captures they are built from. Used by the tests and by `npm run bench`.
 
-export { writeNetshEtl, netshKeywords } from './netsh.js';
+export { writeNetshEtl, netshKeywords, wifiMetadataBytes, vmswitchOob } from './netsh.js';
 export type { NetshOptions } from './netsh.js';
 export { writePktmonEtl, defaultInterface } from './pktmon.js';
 export type { PktmonOptions, PktmonInterface, PktmonComponent } from './pktmon.js';
-export type { GenPacket, LinkType, PacketSource, CommonTraceOptions, TraceSummary } from './packet.js';
+export type { GenPacket, GenWifiMetadata, GenVmSwitch, GenNdisWan, LinkType, PacketSource, CommonTraceOptions, TraceSummary } from './packet.js';
 export { DEFAULT_START, FILETIME_SECOND } from './packet.js';
 export type { GenProcess, GenTcpipEvent, TcpipKind } from './providers.js';
-export { NDIS_PACKETCAPTURE, PKTMON, KERNEL_PROCESS, TCPIP, NdisKeyword } from './providers.js';
+export { NDIS_PACKETCAPTURE, NDIS_WAN, PKTMON, KERNEL_PROCESS, TCPIP, NdisKeyword } from './providers.js';
 export { xpressCompress } from './xpress.js';
 export { EtlWriter } from './etl.js';
 export { readPcapng, writePcapng, rewriteImds, fixChecksums } from './pcap.js';

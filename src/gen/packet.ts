@@ -22,6 +22,58 @@ export interface GenPacket {
   ifIndex: number;
   linkType: LinkType;
   data: Uint8Array;
+  // netsh form only (writeNetshEtl); pktmon ignores these.
+  /** Split this packet at this many bytes (overrides NetshOptions.fragmentSize). */
+  fragmentSize?: number;
+  /**
+   * Time between consecutive fragments; `time` is the first one's (the packet takes the last one's).
+   * Later fragments wait and are written in time order with later packets' events, so with gaps
+   * packets must come in non-decreasing `time` overall, not only per CPU. Default 0.
+   */
+  fragmentGap?: bigint;
+  /** NDIS LowerIfIndex (overrides NetshOptions.lowerIfIndex). */
+  lowerIfIndex?: number;
+  /** A 1002 "Packet Metadata" event on the same CPU right before the first fragment (802.11 receive path). */
+  wifiMetadata?: GenWifiMetadata;
+  /** Logged by the Hyper-V switch: 1003 "VMSwitch Packet Fragment" events instead of 1001. */
+  vmswitch?: GenVmSwitch;
+  /** Logged by Ras-NdisWanPacketCapture (VPN): one 5001 (out) / 5002 (in) event, never split. */
+  ndisWan?: GenNdisWan;
+}
+
+/** DOT11_EXTSTA_RECV_CONTEXT fields (etl2pcapng.md §8). */
+export interface GenWifiMetadata {
+  receiveFlags: number;
+  phyId: number;
+  centerFrequency: number;
+  mpdusReceived: number;
+  rssi: number;
+  dataRate: number;
+  timestamp?: bigint;
+}
+
+export interface GenVmSwitch {
+  portId: number;
+  portName: string;
+  nicName: string;
+  /** "Synthetic", "Internal", "External", ... */
+  nicType: string;
+  /** Written into OOB slot 4 (Ieee8021Q info, VLAN id in bits 4-15). */
+  vlanId?: number;
+  /** 802.1p priority, OOB slot 4 bits 0-2. */
+  priority?: number;
+  /** RSS hash, OOB slot 8. */
+  hashValue?: number;
+  /** One 8-byte Destination element each (DestinationCount = length). */
+  destinations?: bigint[];
+  /** NET_BUFFER_LIST_INFO slots in OOBData (8 bytes each); default 26, the x64 count. */
+  oobSlots?: number;
+}
+
+export interface GenNdisWan {
+  /** Braced GUID string, e.g. {11111111-2222-3333-4444-555555555555}. */
+  routingDomainId: string;
+  userName: string;
 }
 
 export type PacketSource = Iterable<GenPacket> | AsyncIterable<GenPacket>;
@@ -49,6 +101,8 @@ export interface TraceSummary {
   packets: number;
   packetEvents: number;
   sideEvents: number;
+  /** netsh form: 1002 Wi-Fi metadata events. */
+  metadataEvents?: number;
   bytes: number;
   startTime: bigint;
   endTime: bigint;
@@ -56,7 +110,7 @@ export interface TraceSummary {
 
 export const FILETIME_SECOND = 10_000_000n;
 
-/** 2024-06-03T12:00:00Z, a fixed default so traces are reproducible. */
+/** 2024-06-02T20:00:00Z, a fixed default so traces are reproducible. */
 export const DEFAULT_START = 133618320000000000n;
 
 export async function* iterate(src: PacketSource): AsyncGenerator<GenPacket> {
@@ -114,4 +168,10 @@ export class SideEvents {
   }
 
   rest(): void { this.until(BigInt('0x7fffffffffffffff')); }
+
+  /** Time of the next side event not yet written. */
+  nextTime(): bigint | undefined { return this.queue[this.at]?.time; }
+
+  /** Write the next side event. */
+  emitNext(): void { const e = this.queue[this.at++]; if (e) { e.emit(); this.count++; } }
 }

@@ -14,11 +14,13 @@ export const NDIS_PACKETCAPTURE = '2ed6006e-4729-4609-b423-3ee7bcd678ef';
 export const PKTMON = '4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac';
 export const KERNEL_PROCESS = '22fb2cd6-0e7b-422b-a0c7-2fad1fd0e716';
 export const TCPIP = '2f07e2ee-15db-40f1-90ef-9d7ba282188a';
+export const NDIS_WAN = 'd84521f7-2235-4237-a7c0-14e3a9676286';
 
 // NDIS-PacketCapture keyword bits (etl2pcapng's constants; names from the embedded schema).
 export const NdisKeyword = {
   WirelessWAN: 0x200n,
   Native80211: 0x10000n,
+  VMSwitch: 0x1000000n,
   PacketStart: 0x40000000n,
   PacketEnd: 0x80000000n,
   SendPath: 0x100000000n,
@@ -29,7 +31,7 @@ export const NdisKeyword = {
 } as const;
 
 const NDIS_KEYWORD_NAMES: [bigint, string][] = [
-  [NdisKeyword.WirelessWAN, 'WirelessWAN'], [NdisKeyword.Native80211, 'Native802.11'],
+  [NdisKeyword.WirelessWAN, 'WirelessWAN'], [NdisKeyword.Native80211, 'Native802.11'], [NdisKeyword.VMSwitch, 'VMSwitch'],
   [NdisKeyword.PacketStart, 'PacketStart'], [NdisKeyword.PacketEnd, 'PacketEnd'],
   [NdisKeyword.SendPath, 'ut:SendPath'], [NdisKeyword.ReceivePath, 'ut:ReceivePath'],
   [NdisKeyword.PiiPresent, 'ut:PiiPresent'], [NdisKeyword.Packet, 'ut:Packet'],
@@ -52,6 +54,54 @@ export function ndis1001Schema(keywords: bigint, gft: boolean): EventSchemaDef {
     levelName: 'win:Informational', channelName: 'Microsoft-Windows-NDIS-PacketCapture/Diagnostic',
     keywordNames: NDIS_KEYWORD_NAMES.filter(([bit]) => (keywords & bit) !== 0n).map(([, n]) => n),
     opcodeName: 'win:Info', message: 'Packet Fragment (%3 bytes) ', props,
+  };
+}
+
+function ndisSchema(id: number, keywords: bigint, message: string, props: PropertyDef[]): EventSchemaDef {
+  return {
+    provider: NDIS_PACKETCAPTURE, providerName: 'Microsoft-Windows-NDIS-PacketCapture',
+    id, version: 0, channel: 16, level: 4, opcode: 0, task: 0, keywords,
+    levelName: 'win:Informational', channelName: 'Microsoft-Windows-NDIS-PacketCapture/Diagnostic',
+    keywordNames: NDIS_KEYWORD_NAMES.filter(([bit]) => (keywords & bit) !== 0n).map(([, n]) => n),
+    opcodeName: 'win:Info', message, props,
+  };
+}
+
+const u32p = (name: string): PropertyDef => ({ name, inType: InType.UInt32, outType: OutType.UnsignedInt });
+const wstrp = (name: string): PropertyDef => ({ name, inType: InType.UnicodeString, outType: OutType.String });
+const binp = (name: string, lengthIndex: number): PropertyDef =>
+  ({ name, inType: InType.Binary, outType: OutType.HexBinary, flags: PropertyFlag.ParamLength, length: lengthIndex });
+
+/** 1002 "Packet Metadata": the DOT11_EXTSTA_RECV_CONTEXT of the next 802.11 frame (etl2pcapng.md §4.1, §8). */
+export function ndis1002Schema(keywords: bigint): EventSchemaDef {
+  return ndisSchema(1002, keywords, 'Packet Metadata (%3 bytes) ',
+    [u32p('MiniportIfIndex'), u32p('LowerIfIndex'), u32p('MetadataSize'), binp('Metadata', 2)]);
+}
+
+/**
+ * 1003 "VMSwitch Packet Fragment" (etl2pcapng.md §4.1): Destination is declared as win:Double with
+ * count=DestinationCount in the manifest dumps, so each destination takes 8 bytes.
+ */
+export function ndis1003Schema(keywords: bigint): EventSchemaDef {
+  return ndisSchema(1003, keywords, 'VMSwitch Packet Fragment (%9 bytes) ', [
+    u32p('MiniportIfIndex'), u32p('LowerIfIndex'), u32p('SourcePortId'),
+    wstrp('SourcePortName'), wstrp('SourceNicName'), wstrp('SourceNicType'),
+    u32p('DestinationCount'),
+    { name: 'Destination', inType: InType.Double, outType: OutType.Null, flags: PropertyFlag.ParamCount, count: 6 },
+    u32p('FragmentSize'), binp('Fragment', 8),
+    u32p('OOBDataSize'), binp('OOBData', 10),
+  ]);
+}
+
+/** Microsoft-Windows-Ras-NdisWanPacketCapture 5001 (send) / 5002 (receive): one whole frame per event. */
+export function ndisWanSchema(id: 5001 | 5002, keywords: bigint): EventSchemaDef {
+  return {
+    provider: NDIS_WAN, providerName: 'Microsoft-Windows-Ras-NdisWanPacketCapture',
+    id, version: 0, channel: 16, level: 4, opcode: 0, task: 0, keywords,
+    levelName: 'win:Informational', channelName: 'Microsoft-Windows-Ras-NdisWanPacketCapture/Diagnostic',
+    keywordNames: id === 5001 ? ['ut:SendPath'] : ['ut:ReceivePath'],
+    opcodeName: 'win:Info', message: `${id === 5001 ? 'Send' : 'Receive'} packet (%3 bytes) `,
+    props: [wstrp('RoutingDomainID'), wstrp('RRASUserName'), u32p('FragmentSize'), binp('Fragment', 2)],
   };
 }
 

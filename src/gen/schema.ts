@@ -15,7 +15,7 @@ export const METADATA_EVENT_MAP_INFO = 0x21;
 /** TDH in-types used here (also the BinXml value types of the substitutions). */
 export const InType = {
   UnicodeString: 1, AnsiString: 2, Int8: 3, UInt8: 4, Int16: 5, UInt16: 6, Int32: 7, UInt32: 8,
-  Int64: 9, UInt64: 10, Boolean: 13, Binary: 14, Guid: 15, Pointer: 16, FileTime: 17, Sid: 19, HexInt32: 20, HexInt64: 21,
+  Int64: 9, UInt64: 10, Float: 11, Double: 12, Boolean: 13, Binary: 14, Guid: 15, Pointer: 16, FileTime: 17, Sid: 19, HexInt32: 20, HexInt64: 21,
 } as const;
 export const OutType = {
   Null: 0, String: 1, Byte: 4, UnsignedByte: 4, UnsignedShort: 6, UnsignedInt: 8, UnsignedLong: 10,
@@ -87,7 +87,7 @@ function buildTemplate(props: PropertyDef[]): Buffer {
     w.u8(0x05).u8(0x01).u16(p.name.length).bytes(Buffer.from(p.name, 'utf16le'));
     w.patchU32(attrAt, w.length - attrAt - 4);
     w.u8(0x02);                                 // >
-    w.u8(0x0d).u16(i).u8(p.inType);             // optional substitution %i
+    w.u8(0x0d).u16(i).u8(p.inType | (p.flags && p.flags & PropertyFlag.ParamCount ? 0x80 : 0)); // optional substitution %i (0x80: array)
     w.u8(0x04);                                 // </Data>
     w.patchU32(sizeAt, w.length - sizeAt - 4);
   });
@@ -126,7 +126,8 @@ function defaultLength(p: PropertyDef): number {
     case InType.Int8: case InType.UInt8: return 1;
     case InType.Int16: case InType.UInt16: return 2;
     case InType.Int32: case InType.UInt32: case InType.HexInt32: case InType.Boolean: return 4;
-    case InType.Int64: case InType.UInt64: case InType.HexInt64: case InType.FileTime: case InType.Pointer: return 8;
+    case InType.Int64: case InType.UInt64: case InType.HexInt64: case InType.FileTime: case InType.Pointer: case InType.Double: return 8;
+    case InType.Float: return 4;
     case InType.Guid: return 16;
     default: return 0;
   }
