@@ -5,7 +5,7 @@
 // interfaces and CPUs, Wi-Fi with 1002 metadata, VMSwitch 1003, Ras-NdisWan 5001/5002, raw IP,
 // everything mixed, and a large random trace.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import type { GenPacket, GenVmSwitch, GenWifiMetadata } from '../../src/gen/pack
 import { DEFAULT_START } from '../../src/gen/packet.js';
 import { NDIS_PACKETCAPTURE, NDIS_WAN } from '../../src/gen/providers.js';
 import { Rng } from '../../src/gen/bytes.js';
+import { readPcapng } from '../../src/gen/pcap.js';
 
 const hasTshark = spawnSync('tshark', ['-v']).status === 0;
 if (!hasTshark) process.stderr.write('SKIP: tshark not installed; round-trip tests skipped\n');
@@ -102,6 +103,7 @@ interface Expected {
   data: Buffer;        // bytes tshark must read back
   time: bigint;        // FILETIME of the packet's last event
   encap: string;       // tshark frame.encap_type: 1 Ethernet, 7 raw IP, 20 802.11
+  linkType: number;    // the IDB's LINKTYPE_: 1, 101, 105
   dir: 'out' | 'in';
   comment: string;
   ifName: string;
@@ -110,6 +112,7 @@ interface Expected {
 }
 
 const ENCAP: Record<GenPacket['linkType'], string> = { 'ethernet': '1', 'raw-ip': '7', 'ieee802_11': '20' };
+const LINKTYPE: Record<GenPacket['linkType'], number> = { 'ethernet': 1, 'raw-ip': 101, 'ieee802_11': 105 };
 const PHY = ['Unknown', 'Fhss', 'Dsss', 'IrBaseband', '802.11a', '802.11b', '802.11g', '802.11n', '802.11ac', '802.11ad', '802.11ax'];
 
 function fragmentsOf(p: GenPacket, defaultSize?: number): number {
@@ -154,7 +157,7 @@ function expected(p: GenPacket, opts: NetshOptions = {}): Expected {
   const ipAt = p.linkType === 'raw-ip' ? 0 : p.linkType === 'ethernet' && data.length >= 14 && data.readUInt16BE(12) === 0x0800 ? 14 : -1;
   if (ipAt >= 0 && data.length >= ipAt + 20 && data[ipAt]! >> 4 === 4) origLen = Math.max(origLen, ipAt + data.readUInt16BE(ipAt + 2));
   if (ipAt >= 0 && data.length >= ipAt + 40 && data[ipAt]! >> 4 === 6) origLen = Math.max(origLen, ipAt + 40 + data.readUInt16BE(ipAt + 4));
-  return { data, time, encap: ENCAP[p.linkType], dir: p.direction, comment, ifName, ifDescription, origLen };
+  return { data, time, encap: ENCAP[p.linkType], linkType: LINKTYPE[p.linkType], dir: p.direction, comment, ifName, ifDescription, origLen };
 }
 
 function epochText(ft: bigint): string {
@@ -224,6 +227,9 @@ async function roundTrip(name: string, packets: GenPacket[], opts: NetshOptions 
     expect(g.epoch, `${at}: timestamp`).toBe(epochText(w.time));
     expect(g.expert, `${at}: tshark expert info: ${g.expertText}`).toBeLessThan(PI_WARN);
   }
+  // The IDBs' link type numbers, read with our own small pcapng reader (tshark shows only its encapsulation).
+  const raw = readPcapng(readFileSync(out), out);
+  expect(raw.map((r) => r.linkType)).toEqual(want.map((w) => w.linkType));
   // Interface ids: in order of each interface's first packet.
   const firstSeen = [...new Set(want.map((w) => w.ifName))];
   expect(got.map((g) => g.interfaceId)).toEqual(want.map((w) => firstSeen.indexOf(w.ifName)));
