@@ -194,7 +194,10 @@ export class ProcessTable {
         for (const s of snap.row.services) if (!services.some((x) => x.toLowerCase() === s.toLowerCase())) services.push(s);
       }
       const lowOk = owner.beginExact ? true : fileTime >= owner.firstSeen || (owner.begin === undefined && this.sawStarts);
-      const highOk = owner.endExact ? true : fileTime <= owner.lastSeen || (owner.end === undefined && this.sawEnds);
+      // Still alive later than last seen: credible when the trace logs exits (none came), when it logs
+      // starts (a reuse of the PID would have shown one), or when the snapshot taken at the end agrees.
+      const aliveAtEnd = !!snap && sameImage(owner.image, snap.row.image);
+      const highOk = owner.endExact ? true : fileTime <= owner.lastSeen || (owner.end === undefined && (this.sawEnds || this.sawStarts || aliveAtEnd));
       const result: ProcessName = { pid, image: owner.image, services, source: 'trace', confidence: lowOk && highOk ? 'high' : 'medium' };
       if (!(lowOk && highOk)) {
         result.note = `the trace saw ${owner.image} with PID ${pid} only from ${owner.firstSeen} to ${owner.lastSeen}; the time asked is outside that`;

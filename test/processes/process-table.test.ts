@@ -309,3 +309,16 @@ describe.skipIf(realReason !== '')(`real traces through the project's reader${re
     expect(t.tracedPids()).toEqual([]);
   });
 });
+
+describe('confidence when the trace logs starts or the snapshot agrees', () => {
+  it('a process seen in a rundown stays high after it was last seen when starts are logged', async () => {
+    const { ProcessTable } = await import('../../src/processes/index.js');
+    const { scanFile } = await import('../../src/scan.js');
+    const path = await import('node:path');
+    const { repoRoot } = await import('../support/fixtures.js');
+    // The shipped sample: powershell.exe from a rundown, node.exe from a ProcessStart, a cab that agrees.
+    const r = await scanFile(path.join(repoRoot, 'fixtures/imds-sample.etl'));
+    expect(r.requests.every((q) => q.nameConfidence === 'high')).toBe(true);
+    expect(new ProcessTable().nameFor(1, 0n)).toBeUndefined();
+  });
+});
