@@ -54,6 +54,7 @@ export class ImdsAnalyzer {
   };
   private connectionCount = 0;
   private limitHits = 0;
+  private connectionEvictions = 0;
   private sinceSweep = 0;
   private done = false;
 
@@ -123,7 +124,12 @@ export class ImdsAnalyzer {
       if (appearanceKey !== null) conn.seenAppearance(appearanceKey);
     }
     conn.segment(fromClient, tcp, meta);
-    if (++this.sinceSweep >= SWEEP_EVERY || this.conns.size > this.maxConnections) this.sweep(p.fileTime);
+    // Keep the map in least-recently-active order, so the connection to evict comes first.
+    this.conns.delete(key);
+    this.conns.set(key, conn);
+    if (this.conns.size > this.maxConnections) this.evictOverflow();
+    // Amortised: a sweep visits every connection, so it runs at most once per that many packets.
+    if (++this.sinceSweep >= SWEEP_EVERY && this.sinceSweep >= this.conns.size) this.sweep(p.fileTime);
   }
 
   /** A TCPIP connection event; may be added at any time before finish(). */
@@ -153,18 +159,20 @@ export class ImdsAnalyzer {
     this.stats.ignored[reason] = (this.stats.ignored[reason] ?? 0) + 1;
   }
 
+  private evictOverflow(): void {
+    while (this.conns.size > this.maxConnections) {
+      const oldest = this.conns.entries().next().value;
+      if (!oldest) break;
+      this.connectionEvictions++;
+      this.retire(oldest[0], oldest[1]);
+    }
+  }
+
   private sweep(now: bigint): void {
     this.sinceSweep = 0;
     for (const [key, conn] of this.conns) {
       const closedFor = conn.closedAt !== null ? now - conn.closedAt : -1n;
       if ((conn.closed && closedFor > this.closedLinger) || now - conn.lastSeen > this.idleTimeout) this.retire(key, conn);
-    }
-    while (this.conns.size > this.maxConnections) {
-      let oldest: [string, Connection] | null = null;
-      for (const e of this.conns) if (!oldest || e[1].lastSeen < oldest[1].lastSeen) oldest = e;
-      if (!oldest) break;
-      this.limitHits++;
-      this.retire(oldest[0], oldest[1]);
     }
   }
 
@@ -209,6 +217,9 @@ export class ImdsAnalyzer {
     if (s.gapBytes > 0) w.push(`${s.gapBytes} byte(s) missing from IMDS connections; requests they touch are 'unknown' or flagged 'gap'`);
     if (this.limitHits > 0) {
       w.push(`buffer limits reached ${this.limitHits} time(s): stopped waiting for missing bytes (see gap count)`);
+    }
+    if (this.connectionEvictions > 0) {
+      w.push(`${this.connectionEvictions} connection(s) closed early: more than ${this.maxConnections} open at once`);
     }
     if (s.droppedBytes > 0) w.push(`${s.droppedBytes} byte(s) outside any plausible TCP window ignored`);
     if (s.orphanResponses > 0) w.push(`${s.orphanResponses} response(s) without a captured request`);

@@ -125,7 +125,10 @@ export class Connection {
             self.credit(r, c.meta, true);
           }
         }
-        self.attribute(off, off + data.length, meta, true);
+        // Bytes held back as a possible start line belong to the next record, credited when it begins.
+        const held = self.reqParser.heldFrom;
+        const creditEnd = held !== null && held >= off ? held : off + data.length;
+        if (creditEnd > off) self.attribute(off, creditEnd, meta, true);
         // Records with no bytes of their own (a gap) take the time of the first bytes after them.
         for (let k = self.requests.length - 1; k >= 0 && self.requests[k]!.end >= off; k--) {
           const r = self.requests[k]!;

@@ -196,18 +196,19 @@ type State =
 const DEFER_MAX = 64 * 1024;
 
 const MAX_LINE = 4096;
+const EMPTY = new Uint8Array(0);
 
 export class HttpStreamParser {
   private state: State;
   /** A message (or fragment) is open: begin() was called without end(). */
   private open = false;
-  private head = new Uint8Array(512);
+  private head = EMPTY; // grown on first use: most connections carry one small message each way
   private headLen = 0;
   private headScan = 0;      // bytes of `head` already searched for the blank line
   private lineStart = 0;     // start of the current line in `head`
   private remaining = 0;     // body / chunk bytes still to skip
   private line = '';         // chunk-size or trailer line being collected
-  private carry: Uint8Array = new Uint8Array(0);
+  private carry: Uint8Array = EMPTY;
   private carryOff = 0;
   private chunkStart = true;
   /** Offset of the next byte expected. */
@@ -230,6 +231,11 @@ export class HttpStreamParser {
 
   get offset(): number {
     return this.pos;
+  }
+
+  /** Offset from which bytes are held back undecided (a possible start-line prefix), or null. */
+  get heldFrom(): number | null {
+    return this.carry.length > 0 ? this.carryOff : null;
   }
 
   /** True once a message head has been seen starting at a known boundary. */
@@ -364,7 +370,7 @@ export class HttpStreamParser {
         this.sink.flag('gap');
         break;
     }
-    this.carry = new Uint8Array(0);
+    this.carry = EMPTY;
     this.pos = off + len;
   }
 
@@ -388,7 +394,7 @@ export class HttpStreamParser {
         if (this.open) this.endAt(off);
         break;
     }
-    this.carry = new Uint8Array(0);
+    this.carry = EMPTY;
     this.state = 'closed';
     this.resetHead();
   }
@@ -408,7 +414,7 @@ export class HttpStreamParser {
     this.headLen = 0;
     this.headScan = 0;
     this.lineStart = 0;
-    if (this.head.length > 4096) this.head = new Uint8Array(512);
+    if (this.head.length > 4096) this.head = EMPTY;
   }
 
   private finishMessage(off: number): void {
@@ -457,7 +463,7 @@ export class HttpStreamParser {
   private appendHead(bytes: Uint8Array): void {
     const need = this.headLen + bytes.length;
     if (need > this.head.length) {
-      const grown = new Uint8Array(Math.max(need, this.head.length * 2));
+      const grown = new Uint8Array(Math.max(need, this.head.length * 2, 512));
       grown.set(this.head.subarray(0, this.headLen));
       this.head = grown;
     }
@@ -572,7 +578,7 @@ export class HttpStreamParser {
         if (test(p + 1)) break;
       }
     }
-    this.carry = new Uint8Array(0);
+    this.carry = EMPTY;
     if (found >= 0) {
       if (found > 0 && !this.open) this.beginAt(bufOff, true);
       this.endAt(bufOff + found);
