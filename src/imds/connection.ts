@@ -464,9 +464,10 @@ export class Connection {
       // After a loss (missing server bytes, a request record that may hide several requests, or
       // requests before the captured start), a response is only surely r's when it starts exactly
       // where the client's view stood when it sent r and every earlier request had been answered
-      // by then (pipelined requests are the known blind spot when the capture also missed the start). Otherwise r gets no status rather than a wrong one, and the response nobody.
+      // by then. Otherwise r gets no status rather than a wrong one, and the response goes to
+      // nobody. The uncertainty lasts until a response lines up exactly again. Known blind spot:
+      // pipelined requests when the capture also missed the connection's start.
       const prev = this.requests[this.nextMatch - 1];
-      // Uncertainty lasts until a response lines up exactly again (pipelined requests after a loss).
       if (resp.afterGap || r.clientAck === null || (prev !== undefined && prev.flags.has('gap'))
         || (prev === undefined && !this.client.fromSyn)) this.unsure = true;
       const afterLoss = this.unsure;
