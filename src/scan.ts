@@ -4,11 +4,10 @@
 //   3. src/processes names the PIDs (process events in the trace, tasklist text, the netsh cab).
 import path from 'node:path';
 import { native, type Backend } from './native/binding.js';
-import type { Diagnostic, ImdsPacket } from './native/types.js';
+import type { Diagnostic, ImdsPacket, TraceEvent } from './native/types.js';
 import { ImdsAnalyzer } from './imds/analyze.js';
 import type { ImdsRequest, ImdsResult, TcpipHint } from './imds/types.js';
 import { tcpipHint, TCPIP_PROVIDER } from './imds/tcpip.js';
-import { openTrace } from './trace.js';
 import {
   findCabForEtl,
   KERNEL_PROCESS_MOF_GUID,
@@ -93,6 +92,8 @@ export interface FileScan {
 
 interface NativeScanBatch {
   packets: ImdsPacket[];
+  /** Process, service and IMDS-connection TCPIP events, read in the same pass. */
+  events: TraceEvent[];
   diagnostics: Diagnostic[];
   bytesDone: number;
   fileSize: number;
@@ -104,10 +105,13 @@ interface NativeScanHandle {
   close(): void;
 }
 interface NativeScan {
-  scanPackets(input: string, options?: { backend?: Backend }): NativeScanHandle;
+  scanPackets(input: string, options?: { backend?: Backend; collect?: string[]; collectImdsOnly?: string[] }): NativeScanHandle;
 }
 
-const NAME_PROVIDERS = [KERNEL_PROCESS_MOF_GUID, KERNEL_PROCESS_PROVIDER_GUID, SYSTEM_CONFIG_GUID, TCPIP_PROVIDER];
+// Process and service events name the PIDs; TCPIP connection events attribute connections whose
+// packets carry no usable PID. Only TCPIP events about an IMDS address are ever looked up, so the
+// native side passes on just those.
+const NAME_PROVIDERS = [KERNEL_PROCESS_MOF_GUID, KERNEL_PROCESS_PROVIDER_GUID, SYSTEM_CONFIG_GUID];
 
 export class ScanCancelled extends Error {
   constructor() {
@@ -115,24 +119,13 @@ export class ScanCancelled extends Error {
   }
 }
 
-/** Reads the trace's process, service and TCPIP events (names and attribution hints). */
-async function readNameEvents(file: string, table: ProcessTable, hints: TcpipHint[], backend: Backend | undefined): Promise<Diagnostic[]> {
-  const t = openTrace(file, { providers: NAME_PROVIDERS, backend });
-  try {
-    for await (const b of t.events()) {
-      for (const e of b.events) {
-        if (e.provider === TCPIP_PROVIDER) {
-          const h = tcpipHint(e);
-          if (h) hints.push(h);
-        } else {
-          table.addEvent(e);
-        }
-      }
-    }
-  } finally {
-    t.close();
+function nameEvent(e: TraceEvent, table: ProcessTable, hints: TcpipHint[]): void {
+  if (e.provider === TCPIP_PROVIDER) {
+    const h = tcpipHint(e);
+    if (h) hints.push(h);
+  } else {
+    table.addEvent(e);
   }
-  return t.diagnostics;
 }
 
 async function nameList(file: string, options: ScanOptions): Promise<ProcessList | undefined> {
@@ -148,7 +141,8 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
   // Process names first: a bad --processes/--cab is the user's to fix before anything is read.
   const list = await nameList(file, options);
   const n = native() as unknown as NativeScan;
-  const scan = n.scanPackets(file, { backend: options.backend });
+  // One pass: IMDS packets and the events that name their processes.
+  const scan = n.scanPackets(file, { backend: options.backend, collect: NAME_PROVIDERS, collectImdsOnly: [TCPIP_PROVIDER] });
   const analyzer = new ImdsAnalyzer();
   const diagnostics: Diagnostic[] = [];
   let packets = 0;
@@ -157,6 +151,7 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       const b = await scan.next(4096);
       diagnostics.push(...b.diagnostics);
       for (const p of b.packets) analyzer.push(p);
+      for (const e of b.events) nameEvent(e, table, hints);
       packets += b.packets.length;
       if (options.onProgress && options.onProgress(b.bytesDone, b.fileSize) === false) throw new ScanCancelled();
       if (b.done) break;
@@ -164,15 +159,9 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
   } finally {
     scan.close();
   }
-  // The name events are only worth a second pass when there is something to name.
-  const result0 = analyzer;
-  const nameDiagnostics = packets > 0 ? await readNameEvents(file, table, hints, options.backend) : [];
-  for (const h of hints) result0.addHint(h);
-  const result: ImdsResult = result0.finish();
+  for (const h of hints) analyzer.addHint(h);
+  const result: ImdsResult = analyzer.finish();
   if (list) table.addTasklist(list.rows, list.source);
-  // Damage is reported once (both passes see the same buffers).
-  const seen = new Set(diagnostics.map((d) => d.message));
-  for (const d of nameDiagnostics) if (!seen.has(d.message)) diagnostics.push(d);
 
   const requests = result.requests.map((r): ScanRequest => {
     const name = r.pid !== null ? table.nameFor(r.pid, r.time) : undefined;
@@ -209,7 +198,8 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       source: list ? list.source : 'trace',
       path: list?.path,
       rows: list?.rows.length,
-      traceProcesses: table.tracedPids().length,
+      // Names are only looked at when there is something to name.
+      traceProcesses: packets > 0 ? table.tracedPids().length : 0,
     },
     diagnostics,
     warnings: result.warnings,

@@ -11,7 +11,9 @@
 #include "capture/engine.h"
 #include "capture_api.h"
 #include "convert_js.h"
+#include "etl/guid.h"
 #include "pcapng/output.h"
+#include "trace_reader.h"
 
 namespace addon {
 namespace {
@@ -37,6 +39,20 @@ bool pidOption(Napi::Env env, const Napi::Object& o, uint32_t* pid) {
     throw Napi::RangeError::New(env, "options.pid must be an integer from 0 to 4294967295");
   *pid = uint32_t(d);
   return true;
+}
+
+std::vector<etl::Guid> guidListOption(Napi::Env env, const Napi::Object& o, const char* name) {
+  std::vector<etl::Guid> out;
+  if (!o.Has(name) || o.Get(name).IsUndefined()) return out;
+  if (!o.Get(name).IsArray()) throw Napi::TypeError::New(env, std::string("options.") + name + " must be an array of GUIDs");
+  Napi::Array a = o.Get(name).As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    std::string s = a.Get(i).ToString();
+    auto g = etl::Guid::parse(s);
+    if (!g) throw Napi::TypeError::New(env, std::string("options.") + name + ": '" + s + "' is not a GUID");
+    out.push_back(*g);
+  }
+  return out;
 }
 
 bool boolOption(const Napi::Object& o, const char* name) {
@@ -262,6 +278,8 @@ class PacketScan : public Napi::ObjectWrap<PacketScan> {
       Napi::Object opts = info[1].As<Napi::Object>();
       o.hasPid = pidOption(env, opts, &o.pid);
       o.backend = backendOption(env, opts);
+      o.collect = guidListOption(env, opts, "collect");
+      o.collectImdsOnly = guidListOption(env, opts, "collectImdsOnly");
     }
     Failure f;
     if (!runCatching(f, [&] { scanner_.reset(new capture::PacketScanner(path_, o)); }))
@@ -317,7 +335,7 @@ class ScanWorker : public Napi::AsyncWorker {
     bool ok = runCatching(failure_, [&] {
       // A batch also ends after 64k records so progress reaches JS on long
       // stretches without IMDS traffic.
-      done_ = !s->nextBatch(packets_, max_, 65536);
+      done_ = !s->nextBatch(packets_, max_, 65536, &names_);
       diags_ = s->takeNewDiagnostics();
       bytesDone_ = s->bytesDone();
       fileSize_ = s->fileSize();
@@ -353,6 +371,13 @@ class ScanWorker : public Napi::AsyncWorker {
     }
     Napi::Array ds = Napi::Array::New(env, diags_.size());
     for (size_t i = 0; i < diags_.size(); ++i) ds.Set(uint32_t(i), diagnosticToJs(env, diags_[i], owner_->path()));
+    Napi::Array evs = Napi::Array::New(env, names_.size());
+    const etl::SchemaRegistry* reg = owner_->scanner() ? &owner_->scanner()->schemas() : nullptr;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      const capture::NameEvent& e = names_[i];
+      evs.Set(uint32_t(i), eventToJs(env, e.rec, e.userData.data(), e.userData.size(), e.schema, reg));
+    }
+    out.Set("events", evs);
     out.Set("packets", ps);
     out.Set("diagnostics", ds);
     out.Set("bytesDone", Napi::Number::New(env, double(bytesDone_)));
@@ -371,6 +396,7 @@ class ScanWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   uint32_t max_;
   std::vector<capture::ImdsPacket> packets_;
+  std::vector<capture::NameEvent> names_;
   std::vector<etl::Diagnostic> diags_;
   uint64_t bytesDone_ = 0, fileSize_ = 0;
   bool done_ = false;

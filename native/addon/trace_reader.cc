@@ -192,26 +192,28 @@ Napi::Value TraceReader::Stats(const Napi::CallbackInfo& info) {
   return statsToJs(info.Env(), *reader_);
 }
 
-Napi::Object eventToJs(Napi::Env env, const OwnedEvent& e, const etl::SchemaRegistry* reg) {
-  const etl::EventRecord& r = e.rec;
+}  // namespace
+
+Napi::Object eventToJs(Napi::Env env, const etl::EventRecord& r, const uint8_t* data, size_t len,
+                       const etl::Schema* schema, const etl::SchemaRegistry* reg) {
   Napi::Object o = Napi::Object::New(env);
-  if (e.schema) {
-    etl::DecodedPayload d = etl::decode(*e.schema, e.userData.data(), uint32_t(e.userData.size()), r.pointer64);
+  if (schema) {
+    etl::DecodedPayload d = etl::decode(*schema, data, uint32_t(len), r.pointer64);
     Napi::Object props = propsToJs(env, d.properties);
     // Name enumerated values through the schema's value maps, as TDH's formatting does.
     if (reg) {
-      for (const auto& p : e.schema->properties) {
+      for (const auto& p : schema->properties) {
         if (p.mapName.empty() || !props.Has(p.name)) continue;
         Napi::Value raw = props.Get(p.name);
         if (!raw.IsNumber()) continue;
-        auto named = reg->mapValue(e.schema->provider, p.mapName, uint64_t(raw.As<Napi::Number>().Int64Value()));
+        auto named = reg->mapValue(schema->provider, p.mapName, uint64_t(raw.As<Napi::Number>().Int64Value()));
         if (named) props.Set(p.name, Napi::String::New(env, *named));
       }
     }
     o.Set("properties", props);
     if (d.truncated) o.Set("propertiesTruncated", true);
-    std::string name = !e.schema->eventName.empty() ? e.schema->eventName
-                       : !e.schema->taskName.empty() ? e.schema->taskName + (e.schema->opcodeName.empty() ? "" : "/" + e.schema->opcodeName)
+    std::string name = !schema->eventName.empty() ? schema->eventName
+                       : !schema->taskName.empty() ? schema->taskName + (schema->opcodeName.empty() ? "" : "/" + schema->opcodeName)
                                                     : std::string();
     if (!name.empty()) o.Set("eventName", name);
   }
@@ -222,7 +224,7 @@ Napi::Object eventToJs(Napi::Env env, const OwnedEvent& e, const etl::SchemaRegi
   o.Set("kind", kindName(r.kind));
   o.Set("provider", r.provider.toString());
   if (const char* n = etl::providerName(r.provider)) o.Set("providerName", n);
-  else if (e.schema && !e.schema->providerName.empty()) o.Set("providerName", e.schema->providerName);
+  else if (schema && !schema->providerName.empty()) o.Set("providerName", schema->providerName);
   o.Set("id", r.id);
   o.Set("version", r.version);
   o.Set("opcode", r.opcode);
@@ -232,11 +234,13 @@ Napi::Object eventToJs(Napi::Env env, const OwnedEvent& e, const etl::SchemaRegi
   o.Set("channel", r.channel);
   if (r.kind == etl::RecordKind::System || r.kind == etl::RecordKind::PerfInfo) o.Set("hookId", r.hookId);
   o.Set("pointerSize", r.pointer64 ? 8 : 4);
-  o.Set("userData", Napi::Buffer<uint8_t>::Copy(env, e.userData.data(), e.userData.size()));
+  o.Set("userData", Napi::Buffer<uint8_t>::Copy(env, data, len));
   o.Set("bufferIndex", r.bufferIndex);
   o.Set("fileOffset", double(r.bufferFileOffset));
   return o;
 }
+
+namespace {
 
 class BatchWorker : public Napi::AsyncWorker {
  public:
@@ -277,7 +281,10 @@ class BatchWorker : public Napi::AsyncWorker {
     owner_->busy = false;
     Napi::Object out = Napi::Object::New(env);
     Napi::Array evs = Napi::Array::New(env, events_.size());
-    for (size_t i = 0; i < events_.size(); i++) evs.Set(uint32_t(i), eventToJs(env, events_[i], &owner_->schemas()));
+    for (size_t i = 0; i < events_.size(); i++) {
+      const OwnedEvent& e = events_[i];
+      evs.Set(uint32_t(i), eventToJs(env, e.rec, e.userData.data(), e.userData.size(), e.schema, &owner_->schemas()));
+    }
     Napi::Array ds = Napi::Array::New(env, diags_.size());
     for (size_t i = 0; i < diags_.size(); i++) ds.Set(uint32_t(i), diagnosticToJs(env, diags_[i], owner_->path()));
     out.Set("events", evs);

@@ -227,8 +227,30 @@ ConvertSummary convertFile(const std::string& input, const std::string& output, 
 
 // ---- scan ------------------------------------------------------------------
 
+namespace {
+
+bool containsBytes(const uint8_t* p, uint32_t n, const uint8_t* pat, uint32_t m) {
+  if (!p || n < m) return false;
+  for (uint32_t i = 0; i + m <= n; ++i)
+    if (p[i] == pat[0] && std::memcmp(p + i, pat, m) == 0) return true;
+  return false;
+}
+
+// 169.254.169.254 and fd00:ec2::254 as stored in a SOCKADDR (network order).
+const uint8_t kImdsV4[4] = {169, 254, 169, 254};
+const uint8_t kImdsV6[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
+
+bool listed(const std::vector<etl::Guid>& v, const etl::Guid& g) {
+  for (const auto& x : v)
+    if (x == g) return true;
+  return false;
+}
+
+}  // namespace
+
 PacketScanner::PacketScanner(const std::string& input, ScanOptions o)
     : reader_(etl::openTraceSource(input, o.backend)), schemas_(new etl::SchemaRegistry), opts_(o) {
+  collecting_ = !opts_.collect.empty() || !opts_.collectImdsOnly.empty();
   extractor_.reset(new PacketExtractor([this](Packet& p) {
     if (opts_.hasPid && p.pid != opts_.pid) return;
     uint32_t off = 0;
@@ -257,12 +279,14 @@ PacketScanner::PacketScanner(const std::string& input, ScanOptions o)
 
 PacketScanner::~PacketScanner() = default;
 
-bool PacketScanner::nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, size_t maxRecords) {
+bool PacketScanner::nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, size_t maxRecords,
+                              std::vector<NameEvent>* names) {
   if (done_) return false;
   out_ = &out;
   etl::EventRecord rec;
   size_t n = 0;
-  while (out.size() < maxPackets && n < maxRecords) {
+  const bool collect = collecting_ && names;
+  while (out.size() < maxPackets && n < maxRecords && (!names || names->size() < maxPackets)) {
     if (!reader_->next(rec)) {
       extractor_->finish();
       done_ = true;
@@ -272,6 +296,21 @@ bool PacketScanner::nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, s
     ++records_;
     schemas_->addMetadataRecord(rec);
     extractor_->feed(rec);
+    if (collect && !PacketExtractor::isPacketProvider(rec.provider)) {
+      bool keep = listed(opts_.collect, rec.provider) ||
+                  (listed(opts_.collectImdsOnly, rec.provider) &&
+                   (containsBytes(rec.userData, rec.userDataLen, kImdsV4, 4) ||
+                    containsBytes(rec.userData, rec.userDataLen, kImdsV6, 16)));
+      if (keep) {
+        names->emplace_back();
+        NameEvent& e = names->back();
+        e.rec = rec;
+        e.schema = schemas_->schemaFor(rec);
+        e.userData.assign(rec.userData, rec.userData + rec.userDataLen);
+        e.rec.userData = nullptr;
+        e.rec.extData = nullptr;
+      }
+    }
   }
   out_ = nullptr;
   return !done_;

@@ -16,7 +16,7 @@
 #include "extractor.h"
 #include "pcapng/output.h"
 
-namespace etl { class SchemaRegistry; }
+namespace etl { class SchemaRegistry; struct Schema; }
 
 namespace capture {
 
@@ -87,10 +87,24 @@ struct ImdsPacket {
   uint64_t frame = 0;          // 1-based ordinal in the unfiltered conversion
 };
 
+// A non-packet record kept by the scan for the caller (process names, TCPIP
+// connection events), copied out of the reader's buffer.
+struct NameEvent {
+  etl::EventRecord rec;            // rec.userData/extData are not valid: use userData
+  std::vector<uint8_t> userData;
+  const etl::Schema* schema = nullptr;  // owned by the scanner's registry (stable)
+};
+
 struct ScanOptions {
   bool hasPid = false;
   uint32_t pid = 0;
   etl::Backend backend = etl::Backend::Portable;
+  // Records of these providers are handed out as NameEvents in the same pass
+  // (so naming the callers needs no second read of the file).
+  std::vector<etl::Guid> collect;
+  // ... and of these only when the payload holds an IMDS address (TCPIP
+  // connection events: only IMDS connections are ever looked up).
+  std::vector<etl::Guid> collectImdsOnly;
 };
 
 // Pull-style scan: each nextBatch() reads on until `maxPackets` IMDS packets
@@ -100,7 +114,11 @@ class PacketScanner {
   PacketScanner(const std::string& input, ScanOptions o);
   ~PacketScanner();
   // false when the trace is exhausted (out may still hold the last packets).
-  bool nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, size_t maxRecords);
+  // Collected records (ScanOptions::collect) go to `names` when given; the
+  // batch also ends once `maxPackets` of them are waiting.
+  bool nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, size_t maxRecords,
+                 std::vector<NameEvent>* names = nullptr);
+  const etl::SchemaRegistry& schemas() const { return *schemas_; }
   std::vector<etl::Diagnostic> takeNewDiagnostics();
   uint64_t bytesDone() const;
   uint64_t fileSize() const;
@@ -114,6 +132,7 @@ class PacketScanner {
   std::unique_ptr<PacketExtractor> extractor_;
   std::vector<ImdsPacket>* out_ = nullptr;
   ScanOptions opts_;
+  bool collecting_ = false;
   uint64_t records_ = 0;
   bool done_ = false;
 };
