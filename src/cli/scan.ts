@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { statSync } from 'node:fs';
-import { displayPath, scanFile, ScanCancelled, summarize, type FileScan, type ScanProcess, type ScanRequest } from '../scan.js';
+import { displayPath, summarize, type FileScan, type ScanProcess, type ScanRequest } from '../scan.js';
+import { defaultJobs, scanFiles, type ScanOutcome } from '../scan-pool.js';
 import { CliError, EXIT } from './exit.js';
 import { expandInputs } from './inputs.js';
 import { Progress } from './progress.js';
@@ -18,6 +19,7 @@ interface ScanArgs {
   strict: boolean;
   quiet: boolean;
   backend: 'portable' | 'tdh';
+  jobs?: number;
 }
 
 export function scanCommand(y: Argv): Argv {
@@ -37,12 +39,14 @@ export function scanCommand(y: Argv): Argv {
         .option('strict', { type: 'boolean', default: false, describe: 'a damaged part of a file is an error (exit 2)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or notes on stderr' })
         .option('backend', { choices: ['portable', 'tdh'] as const, default: 'portable' as const, describe: "reader: portable (any OS) or tdh (Windows' ETW API)" })
+        .option('jobs', { alias: 'j', type: 'number', describe: `files scanned at once, one worker thread each (default: the number of CPUs, ${defaultJobs()} here)` })
         .conflicts('json', 'csv') as unknown as Argv<ScanArgs>,
     async (args) => {
       const { files, missing } = expandInputs(args.inputs);
       for (const m of missing) process.stderr.write(`etl-imds: warning: ${m}: no .etl files found\n`);
       if (files.length === 0) throw new CliError('no input files', EXIT.input);
       if (args.cab && files.length > 1) throw new CliError('--cab names the cabinet of one trace; give one input, or let each <name>.etl find its <name>.cab', EXIT.usage);
+      if (args.jobs !== undefined && !(Number.isInteger(args.jobs) && args.jobs >= 1)) throw new CliError('--jobs must be a whole number of at least 1', EXIT.usage);
       let cancelled = false;
       const onSigint = () => {
         cancelled = true;
@@ -50,44 +54,71 @@ export function scanCommand(y: Argv): Argv {
       process.on('SIGINT', onSigint);
       const results: FileScan[] = [];
       let worst: number = EXIT.ok;
-      try {
-        for (const f of files) {
-          let size = 0;
-          try {
-            size = statSync(f).size;
-          } catch {
-            /* reported by the reader */
-          }
-          const progress = new Progress(`scanning ${displayPath(f)}`, size, args.quiet);
-          try {
-            const r = await scanFile(f, {
-              processes: args.processes,
-              cab: args.cab,
-              noAutoCab: !args.autoCab,
-              backend: args.backend,
-              onProgress: (done, total) => {
-                progress.update(done, total);
-                return !cancelled;
-              },
-            });
-            progress.done();
+      // Several files are scanned at once; what is said about each comes out in input order.
+      const sizes = files.map((f) => {
+        try {
+          return statSync(f).size;
+        } catch {
+          return 0; // reported by the reader
+        }
+      });
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const progress = new Progress(files.length === 1 ? `scanning ${displayPath(files[0]!)}` : `scanning ${files.length} files`, total, args.quiet);
+      const done = new Array<number>(files.length).fill(0);
+      let doneSum = 0;
+      const outcomes: (ScanOutcome | undefined)[] = new Array(files.length);
+      let reported = 0;
+      let usageError: string | undefined;
+      let interrupted = false;
+      const report = () => {
+        while (reported < files.length && outcomes[reported]) {
+          const f = files[reported]!;
+          const o = outcomes[reported]!;
+          reported++;
+          if (o.ok) {
+            const r = o.scan;
             results.push(r);
             for (const d of r.diagnostics) process.stderr.write(`etl-imds: ${d.severity}: ${d.message}\n`);
             if (!args.quiet) for (const w of r.warnings.slice(0, 10)) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${w}\n`);
             if (r.diagnostics.length > 0) worst = Math.max(worst, args.strict ? EXIT.input : EXIT.partial);
-          } catch (e) {
-            progress.done();
-            if (e instanceof ScanCancelled) throw new CliError('interrupted', EXIT.interrupted);
-            const err = e as { message?: string; code?: string };
-            if (e instanceof TypeError) throw new CliError(err.message ?? String(e), EXIT.usage);
-            process.stderr.write(`etl-imds: error: ${err.message ?? String(e)}\n`);
-            results.push(failed(f, err));
+          } else if (o.error.kind === 'cancelled') {
+            interrupted = true;
+          } else if (o.error.kind === 'type') {
+            usageError ??= o.error.message;
+          } else if (!interrupted && usageError === undefined) {
+            process.stderr.write(`etl-imds: error: ${o.error.message}\n`);
+            results.push(failed(f, o.error));
             worst = Math.max(worst, EXIT.input);
           }
         }
+      };
+      try {
+        await scanFiles(files, {
+          processes: args.processes,
+          cab: args.cab,
+          noAutoCab: !args.autoCab,
+          backend: args.backend,
+          jobs: args.jobs,
+          onProgress: (i, d) => {
+            doneSum += d - done[i]!;
+            done[i] = d;
+            progress.update(doneSum, total);
+            return !cancelled;
+          },
+          onOutcome: (i, o) => {
+            outcomes[i] = o;
+            const before = reported;
+            if (i === reported) progress.done();
+            report();
+            if (reported > before && reported < files.length) progress.update(doneSum, total);
+          },
+        });
       } finally {
+        progress.done();
         process.off('SIGINT', onSigint);
       }
+      if (interrupted || cancelled) throw new CliError('interrupted', EXIT.interrupted);
+      if (usageError !== undefined) throw new CliError(usageError, EXIT.usage);
       const summary = summarize(results);
       if (args.json) process.stdout.write(JSON.stringify(toJson(results, summary), null, 2) + '\n');
       else if (args.csv) process.stdout.write(args.requests ? requestsCsv(results) : processesCsv(results));
