@@ -1,4 +1,5 @@
 #include "logfile_header.h"
+#include <cstdint>
 #include "bytes.h"
 
 namespace etl {
@@ -82,39 +83,57 @@ std::string LogfileHeader::parse(const uint8_t* p, size_t len, bool is64Layout) 
   return "";
 }
 
-// (a * b) / c with a 128-bit intermediate, rounding toward -infinity.
+// Clock fields come from the file: a hostile header or record time must give
+// a wrong time, never signed overflow (UB; found by fuzz_reader). Saturate.
+static int64_t satAdd(int64_t a, int64_t b) {
+  if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+  if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+  return a + b;
+}
+static int64_t satSub(int64_t a, int64_t b) {
+  if (b < 0 && a > INT64_MAX + b) return INT64_MAX;
+  if (b > 0 && a < INT64_MIN + b) return INT64_MIN;
+  return a - b;
+}
+
+// (a * b) / c with a 128-bit intermediate, rounding toward -infinity; b > 0,
+// c > 0; a result beyond int64 saturates.
 static int64_t mulDivFloor(int64_t a, int64_t b, int64_t c) {
 #if defined(__SIZEOF_INT128__)
   __int128 n = (__int128)a * b;
   __int128 q = n / c;
   if ((n % c != 0) && ((n < 0) != (c < 0))) q -= 1;
+  if (q > INT64_MAX) return INT64_MAX;
+  if (q < INT64_MIN) return INT64_MIN;
   return int64_t(q);
 #else
   // Portable path (MSVC): split a into quotient and remainder by c.
   int64_t q = a / c, r = a % c;
   if (r != 0 && ((r < 0) != (c < 0))) { q -= 1; r += c; }
   // a = q*c + r, 0 <= r < c  =>  a*b/c = q*b + r*b/c
-  int64_t rb = r * b;  // r < c and b <= 1e7 in practice; c fits in 2^40 for QPC
-  int64_t q2 = rb / c;
-  return q * b + q2;
+  if (q > INT64_MAX / b) return INT64_MAX;
+  if (q < INT64_MIN / b) return INT64_MIN;
+  // r*b fits for any real clock (c up to ~9e11 with b = 1e7); beyond, only a hostile header.
+  int64_t q2 = r <= INT64_MAX / b ? r * b / c : int64_t(double(r) * double(b) / double(c));
+  return satAdd(q * b, q2);
 #endif
 }
 
 int64_t LogfileHeader::toFileTime(int64_t raw) const {
-  int64_t delta = raw - referenceRaw;
+  int64_t delta = satSub(raw, referenceRaw);
   switch (clockType) {
     case kClockSystemTime:
-      return startTime + delta;
+      return satAdd(startTime, delta);
     case kClockCpuCycle:
-      if (cpuSpeedMHz) return startTime + mulDivFloor(delta, 10, cpuSpeedMHz);
+      if (cpuSpeedMHz) return satAdd(startTime, mulDivFloor(delta, 10, cpuSpeedMHz));
       return startTime;
     case kClockQpc:
     default:
       if (perfFreq > 0) {
-        if (perfFreq == 10000000) return startTime + delta;
-        return startTime + mulDivFloor(delta, 10000000, perfFreq);
+        if (perfFreq == 10000000) return satAdd(startTime, delta);
+        return satAdd(startTime, mulDivFloor(delta, 10000000, perfFreq));
       }
-      return startTime + delta;
+      return satAdd(startTime, delta);
   }
 }
 

@@ -86,6 +86,8 @@ class EtlReader : public TraceSource {
   std::vector<Diagnostic> diagnostics_;
   size_t diagTaken_ = 0;
   std::vector<uint8_t> scratch_;                  // compressed bytes, reused
+  std::vector<uint8_t> inflate_;                  // decompression output, swapped into a stream on success
+  uint64_t heldBytes_ = 0;                        // capacity of all streams' buffers (bounded)
 };
 
 }  // namespace etl

@@ -1,4 +1,5 @@
 #include "xpress.h"
+#include <algorithm>
 #include <cstring>
 
 namespace etl {
@@ -71,7 +72,17 @@ DecompressResult xpressDecompress(const uint8_t* in, size_t inSize, uint8_t* out
     if (dist >= len) {
       std::memcpy(dst, src, len);
     } else {
-      for (size_t i = 0; i < len; i++) dst[i] = src[i];  // overlapping copy repeats the pattern
+      // Overlapping copy repeats the last `dist` bytes. Copy in chunks whose
+      // period doubles (any multiple of dist is a period of the output), so a
+      // hostile 4 GiB-length run costs memcpy speed, not one step per byte.
+      size_t period = dist, left = len;
+      while (left > 0) {
+        size_t n = std::min(period, left);
+        std::memcpy(dst, dst - period, n);
+        dst += n;
+        left -= n;
+        period += n;
+      }
     }
     op += len;
   }
