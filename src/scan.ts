@@ -146,9 +146,12 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
   const analyzer = new ImdsAnalyzer();
   const diagnostics: Diagnostic[] = [];
   let packets = 0;
+  // The next batch is read (natively, off this thread) while this one is analysed.
+  let ahead: Promise<NativeScanBatch> | undefined = scan.next(4096);
   try {
     for (;;) {
-      const b = await scan.next(4096);
+      const b: NativeScanBatch = await ahead!;
+      ahead = b.done ? undefined : scan.next(4096);
       diagnostics.push(...b.diagnostics);
       for (const p of b.packets) analyzer.push(p);
       for (const e of b.events) nameEvent(e, table, hints);
@@ -157,6 +160,8 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       if (b.done) break;
     }
   } finally {
+    // A batch still being read must land before the scan can be closed; its outcome no longer matters.
+    if (ahead) await ahead.catch(() => undefined);
     scan.close();
   }
   for (const h of hints) analyzer.addHint(h);

@@ -120,6 +120,14 @@ const char* sourceName(Source s) {
   return "?";
 }
 
+namespace {
+bool sameKey(const InterfaceKey& a, const InterfaceKey& b) {
+  return a.source == b.source && a.lowerIfIndex == b.lowerIfIndex && a.vlanId == b.vlanId &&
+         a.sourcePortId == b.sourcePortId && a.componentId == b.componentId && a.linkType == b.linkType &&
+         a.routingDomainId == b.routingDomainId && a.userName == b.userName;
+}
+}  // namespace
+
 bool InterfaceKey::operator<(const InterfaceKey& o) const {
   return std::tie(source, lowerIfIndex, vlanId, sourcePortId, componentId, linkType, routingDomainId, userName) <
          std::tie(o.source, o.lowerIfIndex, o.vlanId, o.sourcePortId, o.componentId, o.linkType, o.routingDomainId,
@@ -174,16 +182,26 @@ bool PacketExtractor::isPacketProvider(const etl::Guid& g) {
 const PacketExtractor::Layout& PacketExtractor::layout(const etl::EventRecord& rec,
                                                        const std::vector<std::string>& names,
                                                        const std::vector<int32_t>& known) {
+  if (lastLayout_ && lastLayoutNames_ == &names && lastLayoutId_ == rec.id && lastLayoutVersion_ == rec.version &&
+      lastLayoutProvider_ == rec.provider)
+    return *lastLayout_;
   auto key = std::make_tuple(rec.provider, rec.id, rec.version);
   auto it = layouts_.find(key);
-  if (it != layouts_.end()) return it->second;
-  Layout l;
-  if (resolver_ && resolver_->offsets(rec.provider, rec.id, rec.version, rec.pointer64, names, l.off) && l.off.size() == names.size()) {
-    l.fromSchema = true;
-  } else {
-    l.off = known;
+  if (it == layouts_.end()) {
+    Layout l;
+    if (resolver_ && resolver_->offsets(rec.provider, rec.id, rec.version, rec.pointer64, names, l.off) && l.off.size() == names.size()) {
+      l.fromSchema = true;
+    } else {
+      l.off = known;
+    }
+    it = layouts_.emplace(key, std::move(l)).first;
   }
-  return layouts_.emplace(key, std::move(l)).first->second;
+  lastLayout_ = &it->second;
+  lastLayoutNames_ = &names;
+  lastLayoutProvider_ = rec.provider;
+  lastLayoutId_ = rec.id;
+  lastLayoutVersion_ = rec.version;
+  return it->second;
 }
 
 void PacketExtractor::malformed(const etl::EventRecord& rec, const std::string& what) {
@@ -211,14 +229,20 @@ void PacketExtractor::feed(const etl::EventRecord& rec) {
 
 Interface* PacketExtractor::findOrCreate(const InterfaceKey& key, uint16_t linkType, uint32_t miniport,
                                          const etl::EventRecord& rec) {
-  auto it = byKey_.find(key);
-  if (it != byKey_.end()) {
-    if (it->second->linkType != linkType)
+  Interface* found = nullptr;
+  if (lastIface_ && sameKey(lastIface_->key, key)) {
+    found = lastIface_;
+  } else {
+    auto it = byKey_.find(key);
+    if (it != byKey_.end()) found = lastIface_ = it->second;
+  }
+  if (found) {
+    if (found->linkType != linkType)
       warnings_.add("inconsistent-media",
                     fmt("interface %s:%u: event %u has link type %u, the interface has %u (kept)",
                         sourceName(key.source), unsigned(key.lowerIfIndex), unsigned(rec.id), unsigned(linkType),
-                        unsigned(it->second->linkType)));
-    return it->second;
+                        unsigned(found->linkType)));
+    return found;
   }
   ifaces_.emplace_back();
   Interface* f = &ifaces_.back();

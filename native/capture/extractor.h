@@ -63,7 +63,11 @@ class PacketExtractor {
   explicit PacketExtractor(Sink sink);
   ~PacketExtractor();
 
-  void setLayoutResolver(std::shared_ptr<LayoutResolver> r) { resolver_ = std::move(r); layouts_.clear(); }
+  void setLayoutResolver(std::shared_ptr<LayoutResolver> r) {
+    resolver_ = std::move(r);
+    layouts_.clear();
+    lastLayout_ = nullptr;
+  }
 
   // Feed the next record; packets completed by it go to the sink.
   void feed(const etl::EventRecord& rec);
@@ -132,6 +136,14 @@ class PacketExtractor {
   Sink sink_;
   std::shared_ptr<LayoutResolver> resolver_;
   std::map<std::tuple<etl::Guid, uint16_t, uint8_t>, Layout> layouts_;
+  // Packet events come in long runs of one kind: the last layout and the last
+  // interface found are checked before the maps.
+  const Layout* lastLayout_ = nullptr;
+  const std::vector<std::string>* lastLayoutNames_ = nullptr;
+  etl::Guid lastLayoutProvider_{};
+  uint16_t lastLayoutId_ = 0;
+  uint8_t lastLayoutVersion_ = 0;
+  Interface* lastIface_ = nullptr;
   std::deque<Interface> ifaces_;
   std::map<InterfaceKey, Interface*> byKey_;
   std::vector<Interface*> byId_;

@@ -352,27 +352,47 @@ bool EtlReader::decodeAt(Stream& s, EventRecord& rec) {
   }
 }
 
+namespace {
+inline bool later(int64_t ta, size_t ra, int64_t tb, size_t rb) { return ta != tb ? ta > tb : ra > rb; }
+}  // namespace
+
+void EtlReader::siftDown(size_t i) {
+  const size_t n = heap_.size();
+  HeapEntry e = heap_[i];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && later(heap_[c].time, heap_[c].rank, heap_[c + 1].time, heap_[c + 1].rank)) ++c;
+    if (!later(e.time, e.rank, heap_[c].time, heap_[c].rank)) break;
+    heap_[i] = heap_[c];
+    i = c;
+  }
+  heap_[i] = e;
+}
+
 bool EtlReader::next(EventRecord& rec) {
-  auto later = [this](size_t a, size_t b) {
-    const Stream& x = *streams_[a];
-    const Stream& y = *streams_[b];
-    if (x.pending.rawTime != y.pending.rawTime) return x.pending.rawTime > y.pending.rawTime;
-    return x.rank > y.rank;
-  };
   if (!started_) {
     started_ = true;
     for (size_t k = 0; k < streams_.size(); k++) streams_[k]->hasPending = decodeAt(*streams_[k], streams_[k]->pending);
     // The header buffer goes first, whole; the CPU streams are merged after it.
     for (size_t k = 1; k < streams_.size(); k++)
-      if (streams_[k]->hasPending) heap_.push_back(k);
-    std::make_heap(heap_.begin(), heap_.end(), later);
+      if (streams_[k]->hasPending) heap_.push_back({streams_[k]->pending.rawTime, streams_[k]->rank, k});
+    for (size_t i = heap_.size() / 2; i-- > 0;) siftDown(i);
   } else if (lastStream_ != SIZE_MAX) {
-    // Advance the stream whose record the caller has now finished with.
+    // Advance the stream whose record the caller has now finished with. A CPU
+    // stream stays at the top of the heap while its record is out; its next
+    // record replaces it there (one sift instead of a pop and a push).
     Stream& s = *streams_[lastStream_];
     s.hasPending = decodeAt(s, s.pending);
-    if (lastStream_ != 0 && s.hasPending) {
-      heap_.push_back(lastStream_);
-      std::push_heap(heap_.begin(), heap_.end(), later);
+    if (lastStream_ != 0) {
+      if (s.hasPending) {
+        heap_[0].time = s.pending.rawTime;
+        siftDown(0);
+      } else {
+        heap_[0] = heap_.back();
+        heap_.pop_back();
+        if (!heap_.empty()) siftDown(0);
+      }
     }
     lastStream_ = SIZE_MAX;
   }
@@ -381,9 +401,7 @@ bool EtlReader::next(EventRecord& rec) {
     k = 0;
   } else {
     if (heap_.empty()) return false;
-    std::pop_heap(heap_.begin(), heap_.end(), later);
-    k = heap_.back();
-    heap_.pop_back();
+    k = heap_[0].stream;
   }
   rec = streams_[k]->pending;
   lastStream_ = k;

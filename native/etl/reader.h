@@ -78,7 +78,15 @@ class EtlReader : public TraceSource {
   LogfileHeader header_;
   std::vector<BufferInfo> index_;
   std::vector<std::unique_ptr<Stream>> streams_;  // [0] = header buffer, then one per CPU
-  std::vector<size_t> heap_;                      // stream indices, min-heap on next time
+  // CPU streams with a pending record, as a min-heap on (time, rank); the key
+  // is kept in the entry so ordering never chases the stream pointers.
+  struct HeapEntry {
+    int64_t time;
+    size_t rank;
+    size_t stream;
+  };
+  std::vector<HeapEntry> heap_;
+  void siftDown(size_t i);
   bool started_ = false;
   size_t lastStream_ = SIZE_MAX;                 // stream of the record last handed out
   uint64_t bytesDone_ = 0;
