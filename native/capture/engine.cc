@@ -139,7 +139,8 @@ ConvertSummary convertTrace(const std::string& input, pcapng::Output& out, const
     info.hasPidTid = p.pid != 0;
     info.pid = p.pid;
     info.tid = p.tid;
-    info.comment = packetComment(p);
+    info.comment.clear();
+    appendPacketComment(p, info.comment);
     writer.writePacket(info);
     ++perInterface[size_t(p.iface->id)];
   });

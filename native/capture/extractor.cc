@@ -1,6 +1,7 @@
 #include "extractor.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -61,6 +62,18 @@ std::string fmt(const char* f, ...) {
   int n = vsnprintf(buf, sizeof buf, f, ap);
   va_end(ap);
   return std::string(buf, n < 0 ? 0 : std::min<size_t>(size_t(n), sizeof buf - 1));
+}
+
+#if defined(__GNUC__)
+void appendf(std::string& s, const char* f, ...) __attribute__((format(printf, 2, 3)));
+#endif
+void appendf(std::string& s, const char* f, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, f);
+  int n = vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  if (n > 0) s.append(buf, std::min<size_t>(size_t(n), sizeof buf - 1));
 }
 
 const char* dirTagName(uint16_t d) {
@@ -691,31 +704,46 @@ void PacketExtractor::finish() {
   partials_.clear();
 }
 
-std::string packetComment(const Packet& p) {
-  std::string s = fmt("PID=%d TID=%d", int32_t(p.pid), int32_t(p.tid));
+void appendPacketComment(const Packet& p, std::string& s) {
+  // Every packet has one: the common part without printf, and nothing that
+  // allocates once `s` has grown to size.
+  char num[16];
+  s += "PID=";
+  s.append(num, size_t(std::to_chars(num, num + sizeof num, int32_t(p.pid)).ptr - num));
+  s += " TID=";
+  s.append(num, size_t(std::to_chars(num, num + sizeof num, int32_t(p.tid)).ptr - num));
   const Interface* f = p.iface;
   if ((p.source == Source::Ndis || p.source == Source::VmSwitch) && p.hasWifi) {
-    s += fmt(" Packet Metadata: ReceiveFlags:0x%x, PhyType:%s, CenterCh:%u, NumMPDUsReceived:%u, RSSI:%d, DataRate:%u",
+    appendf(s, " Packet Metadata: ReceiveFlags:0x%x, PhyType:%s, CenterCh:%u, NumMPDUsReceived:%u, RSSI:%d, DataRate:%u",
              p.wifi.receiveFlags, phyTypeName(p.wifi.phyId), p.wifi.centerFrequency, unsigned(p.wifi.mpdusReceived),
              p.wifi.rssi, unsigned(p.wifi.dataRate));
   } else if (p.source == Source::VmSwitch) {
-    s += fmt(" VlanId=%d SrcPortId=%d SrcNicType=", f->key.vlanId, int32_t(f->key.sourcePortId));
-    s += f->nicType + " SrcNicName=" + f->nicName + " SrcPortName=" + f->portName;
-    if (p.destinationCount > 0) s += fmt(" DstNicCount=%d", int32_t(p.destinationCount));
-    s += fmt(" HashValue=%08x", p.hashValue);
+    appendf(s, " VlanId=%d SrcPortId=%d SrcNicType=", f->key.vlanId, int32_t(f->key.sourcePortId));
+    s += f->nicType;
+    s += " SrcNicName=";
+    s += f->nicName;
+    s += " SrcPortName=";
+    s += f->portName;
+    if (p.destinationCount > 0) appendf(s, " DstNicCount=%d", int32_t(p.destinationCount));
+    appendf(s, " HashValue=%08x", p.hashValue);
   } else if (p.source == Source::NdisWan) {
     s += " RoutingDomainId=" + f->key.routingDomainId + " Username=" + f->key.userName;
   } else if (p.source == Source::PktMon) {
     const PktmonInfo& m = p.pktmon;
-    s += fmt(" PktNumber=%u Appearance=%u Direction=%s Component=%u Edge=%u Filter=%u", unsigned(m.pktNumber),
+    appendf(s, " PktNumber=%u Appearance=%u Direction=%s Component=%u Edge=%u Filter=%u", unsigned(m.pktNumber),
              unsigned(m.appearanceCount), dirTagName(m.dirTag), unsigned(m.componentId), unsigned(m.edgeId),
              unsigned(m.filterId));
-    if (p.dropped) s += fmt(" DropReason=%u DropLocation=0x%x", m.dropReason, m.dropLocation);
+    if (p.dropped) appendf(s, " DropReason=%u DropLocation=0x%x", m.dropReason, m.dropLocation);
     if (p.relabeled) s += " Media=Ethernet(logged-as-WiFi)";
   }
-  if (p.flags & kPacketOversize) s += fmt(" Truncated=over-%u-bytes", kMaxPacketBytes);
+  if (p.flags & kPacketOversize) appendf(s, " Truncated=over-%u-bytes", kMaxPacketBytes);
   if (p.flags & kPacketMissingStart) s += " Incomplete=missing-start";
   if (p.flags & kPacketMissingEnd) s += " Incomplete=missing-end";
+}
+
+std::string packetComment(const Packet& p) {
+  std::string s;
+  appendPacketComment(p, s);
   return s;
 }
 

@@ -163,6 +163,8 @@ class PacketExtractor {
 // pktmon packets get "PID=.. TID=.." plus their pktmon fields, and flagged
 // packets say why they are incomplete.
 std::string packetComment(const Packet& p);
+// The same, appended to `out` (the converter reuses one string for every packet).
+void appendPacketComment(const Packet& p, std::string& out);
 
 // Wi-Fi PHY name as etl2pcapng prints it.
 const char* phyTypeName(uint32_t id);
