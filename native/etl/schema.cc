@@ -678,6 +678,10 @@ struct Ctx {
   std::vector<uint8_t> haveInt;
   bool truncated = false;
   std::string error;
+  // Array elements decoded without consuming payload (NULL in-types, empty
+  // structs), over the whole payload: nested arrays of them would otherwise
+  // multiply per-array bounds (found by fuzz_schema: 12000 x 12000 elements).
+  uint64_t emptyItems = 0;
 
   Ctx(const Schema& sc, const uint8_t* d, uint32_t l, bool w)
       : s(sc), data(d), len(l), p64(w), ints(sc.properties.size()), haveInt(sc.properties.size()) {}
@@ -1063,8 +1067,11 @@ bool decodeProperty(Ctx& c, uint32_t idx, uint32_t* pos, DecodedProperty* out, i
   }
   for (uint64_t k = 0; k < count; ++k) {
     Value item;
+    uint32_t before = *pos;
     bool ok = p.isStruct() ? decodeStructBody(c, p, pos, v ? &item : nullptr, depth)
                            : decodeScalar(c, p, int32_t(idx), hasLen, L, pos, v ? &item : nullptr);
+    if (ok && *pos == before && ++c.emptyItems > 4096)
+      return c.fail("property '" + p.name + "': more than 4096 array elements of zero size in one payload");
     if (v && (ok || item.kind != Value::Kind::None)) {
       if (item.kind == Value::Kind::None && !p.isStruct()) {
         item.inType = p.inType;
