@@ -80,4 +80,18 @@ describe('native hardening', () => {
     },
     1_560_000,
   );
+
+  // The vitest suite with the addon built under ASan + UBSan (libasan preloaded
+  // into Node). Opt-in: it roughly triples the suite's time.
+  const addonSkip = !process.env.ETL_ASAN_ADDON ? 'set ETL_ASAN_ADDON=1 to run it (slow)' : (asanSkip ?? missing(['gcc', 'git']));
+  it.skipIf(addonSkip !== undefined)(
+    `ASan + UBSan addon under the vitest suite${addonSkip ? ` (skipped: ${addonSkip})` : ''}`,
+    async () => {
+      const r = await runScript('test/native/asan-addon.sh', {}, 3_000_000);
+      process.stdout.write(r.output.split('\n').filter((l) => l.startsWith('[asan-addon') || /^\s+Tests? /.test(l)).join('\n') + '\n');
+      expect(r.code, r.output.slice(-6000)).toBe(0);
+      expect(r.output).toContain('asan-addon: clean');
+    },
+    3_060_000,
+  );
 });

@@ -4,15 +4,15 @@
 # out of the real fixtures and generated traces.
 #   FUZZ_SECONDS   seconds per target (default 60)
 #   FUZZ_TARGETS   space-separated subset of: reader decompress schema extractor pcapng
-#   BUILD_DIR      default <repo>/build-fuzz
+#   FUZZ_BUILD_DIR default <repo>/build-fuzz
 # Any crash, sanitizer report, leak, timeout (>10 s on one input), OOM
 # (>2048 MB) or failed invariant makes the exit status non-zero; the input
-# that caused it is kept under $BUILD_DIR/artifacts and its path printed.
+# that caused it is kept under $FUZZ_BUILD_DIR/artifacts and its path printed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-"reader decompress schema extractor pcapng"}
-build=${BUILD_DIR:-$root/build-fuzz}
+build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 artifacts="$build/artifacts"
 log() { printf '[fuzz %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 

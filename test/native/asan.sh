@@ -7,10 +7,10 @@
 #   test/fuzz/gen-traces.mjs, and the fuzz regression inputs through the
 #   fuzz targets built as plain replay programs.
 # Fails (non-zero) on any sanitizer report, crash, leak or failed test.
-#   BUILD_DIR  default <repo>/build-asan
+#   ASAN_BUILD_DIR  default <repo>/build-asan
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD_DIR:-$root/build-asan}
+build=${ASAN_BUILD_DIR:-$root/build-asan}
 log() { printf '[asan %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 command -v cmake >/dev/null || { echo "asan: cmake not found" >&2; exit 2; }
 
@@ -34,7 +34,9 @@ if ! cmake --build "$build" -j "${ASAN_BUILD_JOBS:-1}" >"$build/build.log" 2>&1;
 fi
 log "built in $(( $(date +%s) - t0 )) s"
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
+# hard_rss_limit_mb: a run that balloons (as the reader did on buffers claiming
+# 256 MiB each) fails here too, not only under libFuzzer's -rss_limit_mb.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:hard_rss_limit_mb=3072}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 work=$(mktemp -d "${TMPDIR:-/tmp}/etl-imds-asan.XXXXXX")
 trap 'rm -rf "$work"' EXIT
