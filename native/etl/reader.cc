@@ -260,6 +260,18 @@ bool EtlReader::loadBuffer(Stream& s, size_t ip) {
     return false;
   }
   uint32_t csize = h.bufferSize - kBufferHeaderSize;
+  // Real event buffers compress about 10:1 at most (events differ in time, sizes, payloads).
+  // XPRESS can encode far more than that in a few bytes; a buffer claiming over 1024:1 is
+  // hostile, and inflating it would only burn CPU time (thousands of them: hours).
+  constexpr uint64_t kMaxRatio = 1024;
+  if (uint64_t(h.offset - kBufferHeaderSize) > uint64_t(csize) * kMaxRatio + 4096) {
+    report(Severity::Error, "compression-ratio", "compressed buffer of " + std::to_string(csize) + " bytes claims " +
+                                                    std::to_string(h.offset - kBufferHeaderSize) + " bytes of events (over " +
+                                                    std::to_string(kMaxRatio) + ":1, not a real trace buffer); skipped", bi.fileOffset, bidx);
+    stats_.badBuffers++;
+    stats_.bytesSkipped += bi.onDisk;
+    return false;
+  }
   if (scratch_.size() < csize) scratch_.resize(csize);
   // Decompress into one reader-wide buffer and give it to the stream only on
   // success: a buffer that merely claims a huge size (hostile header) then
