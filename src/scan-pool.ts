@@ -100,21 +100,24 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
       w.postMessage({ type: 'scan', index, file: files[index]!, options: scanOptions } satisfies ToWorker);
       return true;
     };
+    const cancelAll = () => {
+      cancelled = true;
+      for (const x of workers) x.postMessage({ type: 'cancel' } satisfies ToWorker);
+    };
     const finishIfIdle = () => {
       if (running > 0) return;
       // Files never started because of a cancel.
       for (let i = 0; i < files.length; i++) if (!outcomes[i]) settle(i, { ok: false, error: { message: 'scan cancelled', kind: 'cancelled' } });
       resolve();
     };
-    for (let k = 0; k < jobs; k++) {
+    // This thread is one of the `jobs` scanners (it would only wait otherwise): one worker fewer
+    // to start, and one JIT warm-up fewer.
+    for (let k = 0; k < jobs - 1; k++) {
       const w = new Worker(workerUrl);
       workers.push(w);
       w.on('message', (m: FromWorker) => {
         if (m.type === 'progress') {
-          if (onProgress?.(m.index, m.done, m.total) === false && !cancelled) {
-            cancelled = true;
-            for (const x of workers) x.postMessage({ type: 'cancel' } satisfies ToWorker);
-          }
+          if (onProgress?.(m.index, m.done, m.total) === false && !cancelled) cancelAll();
           return;
         }
         running--;
@@ -130,6 +133,29 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
       });
       feed(w);
     }
+    void (async () => {
+      while (!cancelled && next < files.length) {
+        const index = next++;
+        running++;
+        let outcome: ScanOutcome;
+        try {
+          const scan = await scanFile(files[index]!, {
+            ...scanOptions,
+            onProgress: (done, total) => {
+              if (onProgress?.(index, done, total) === false && !cancelled) cancelAll();
+              return !cancelled;
+            },
+          });
+          outcome = { ok: true, scan };
+        } catch (e) {
+          outcome = { ok: false, error: failureOf(e) };
+        }
+        running--;
+        if (!outcome.ok && outcome.error.kind === 'cancelled') cancelled = true;
+        settle(index, outcome);
+      }
+      finishIfIdle();
+    })().catch(reject);
   }).finally(async () => {
     await Promise.all(workers.map((w) => w.terminate()));
   });
