@@ -2,6 +2,7 @@
 import { native } from './native/binding.js';
 import type { Backend, NativeStats } from './native/binding.js';
 import type { Diagnostic, EventBatch, TraceHeader } from './native/types.js';
+import { knownProperties } from './known-layouts.js';
 
 export interface OpenTraceOptions {
   /** Only these providers (GUIDs or known names). */
@@ -10,6 +11,8 @@ export interface OpenTraceOptions {
   ids?: number[];
   /** 'portable' (default, every OS) or 'tdh' (Windows' own ETW consumer, to cross-check). */
   backend?: Backend;
+  /** Decode events without an embedded schema from known layouts (kernel process, services, TCPIP). Default true. */
+  knownLayouts?: boolean;
   /** Events per batch (default 4096). */
   batchSize?: number;
 }
@@ -49,6 +52,13 @@ export function openTrace(path: string, options: OpenTraceOptions = {}): Trace {
       for (;;) {
         const batch = await reader.readBatch(options.batchSize ?? 4096);
         diagnostics.push(...batch.diagnostics);
+        if (options.knownLayouts !== false) {
+          for (const e of batch.events) {
+            if (e.properties) continue;
+            const p = knownProperties(e);
+            if (p) e.properties = p;
+          }
+        }
         if (batch.events.length > 0 || batch.diagnostics.length > 0) {
           yield { events: batch.events, diagnostics: batch.diagnostics };
         }

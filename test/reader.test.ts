@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { openTrace, traceInfo } from '../src/index.js';
 import type { TraceEvent } from '../src/index.js';
-import { haveShared, shared, skipReason } from './support/fixtures.js';
+import path from 'node:path';
+import { haveShared, repoRoot, shared, skipReason } from './support/fixtures.js';
 
 const PKTMON = '4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac';
 const NDIS = '2ed6006e-4729-4609-b423-3ee7bcd678ef';
@@ -196,5 +197,19 @@ describe.skipIf(!haveShared)('properties decoded by name from embedded schemas',
     expect(tl.length).toBe(5);
     expect(tl[0]!.providerName).toBe('solar_system');
     expect(tl[0]!.properties).toMatchObject({ string_type: 'Mercury', boolean_type: false, int32_type: -102, uint64_type: 204 });
+  });
+});
+
+describe.skipIf(!haveShared)('known layouts where the file has no schema', () => {
+  it('kernel Process rundown (MOF v4, x64) in a kernel-logger file', async () => {
+    const events = await allEvents(shared('other/airbus/ShutdownPerfDiagLogger.etl'));
+    const smss = events.find((e) => e.providerName === 'Process' && e.opcode === 3 && e.properties?.pid === 348)!;
+    expect(smss.properties).toMatchObject({ kind: 'rundown', image: 'smss.exe', parentPid: 4, userSid: 'S-1-5-18' });
+    expect(String(smss.properties!.imagePath ?? smss.properties!.commandLine ?? '')).toMatch(/smss\.exe/i);
+  });
+  it('Microsoft-Windows-Kernel-Process in the shipped sample (schema embedded) keeps the schema names', async () => {
+    const events = await allEvents(path.join(repoRoot, 'fixtures/imds-sample.etl'));
+    const start = events.find((e) => e.providerName === 'Microsoft-Windows-Kernel-Process' && e.id === 1)!;
+    expect(start.properties).toMatchObject({ ProcessID: 5612 });
   });
 });
