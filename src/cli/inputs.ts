@@ -35,6 +35,14 @@ function walk(dir: string, out: string[], match: (p: string) => boolean): void {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) walk(p, out, match);
     else if (e.isFile() && match(p)) out.push(p);
+    else if (e.isSymbolicLink() && match(p)) {
+      // A link to a trace counts (links to directories are not followed: no loops).
+      try {
+        if (statSync(p).isFile()) out.push(p);
+      } catch {
+        /* dangling link */
+      }
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // several inputs with a fleet total, exit codes, and real traces without IMDS.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { haveShared, repoRoot, shared, skipReason } from '../support/fixtures.js';
@@ -106,4 +106,19 @@ describe.skipIf(!haveShared)(`real traces without IMDS traffic report zero ${hav
       expect(r.diagnostics).toEqual([]);
     });
   }
+});
+
+describe('scan inputs', () => {
+  it('a directory holding links to traces scans the linked traces (links to directories are not followed)', () => {
+    const d = path.join(tmp, 'links');
+    mkdirSync(d);
+    symlinkSync(sample, path.join(d, 'host-x.etl'));
+    symlinkSync(path.join(tmp, 'nowhere.etl'), path.join(d, 'dangling.etl'));
+    symlinkSync(d, path.join(d, 'loop'));
+    const r = run(['scan', d, '--json', '--no-auto-cab']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.files.map((f: { file: string }) => path.basename(f.file))).toEqual(['host-x.etl']);
+    expect(j.summary.v1).toBe(2);
+  });
 });
