@@ -195,7 +195,10 @@ function processesTable(files: FileScan[], s: ReturnType<typeof summarize>): str
   for (const f of files) {
     for (const p of f.processes) {
       const paths = [...p.v1Paths, ...p.paths.filter((x) => !p.v1Paths.includes(x))];
-      const shown = paths.slice(0, 3).join(' ') + (paths.length > 3 ? ` (+${paths.length - 3})` : '');
+      // Keep the table readable in a terminal: --requests or --json give every path in full.
+      let shown = paths.slice(0, 3).join(' ');
+      if (shown.length > 64) shown = shown.slice(0, 63) + '…';
+      if (paths.length > 3) shown += ` (+${paths.length - 3})`;
       rows.push([
         ...(multi ? [displayPath(f.file)] : []),
         p.pid === null ? '?' : String(p.pid),
