@@ -217,6 +217,21 @@ const PacketExtractor::Layout& PacketExtractor::layout(const etl::EventRecord& r
   return it->second;
 }
 
+namespace {
+// The packet fields every source takes from the event that carried it.
+Packet packetFrom(const etl::EventRecord& rec, Source src, Interface* iface) {
+  Packet pkt;
+  pkt.iface = iface;
+  pkt.source = src;
+  pkt.fileTime = rec.fileTime;
+  pkt.cpu = rec.cpu;
+  pkt.pid = rec.pid;
+  pkt.tid = rec.tid;
+  pkt.keywords = rec.keywords;
+  return pkt;
+}
+}  // namespace
+
 void PacketExtractor::malformed(const etl::EventRecord& rec, const std::string& what) {
   ++stats_.malformed;
   warnings_.add("malformed-event",
@@ -440,14 +455,7 @@ void PacketExtractor::onNdisWan(const etl::EventRecord& rec) {
   key.userName = user;
   Interface* f = findOrCreate(key, kLinkEthernet, 0, rec);
   // Every RAS event is a whole packet (etl2pcapng does not look at PACKET_END).
-  Packet pkt;
-  pkt.iface = f;
-  pkt.source = Source::NdisWan;
-  pkt.fileTime = rec.fileTime;
-  pkt.cpu = rec.cpu;
-  pkt.pid = rec.pid;
-  pkt.tid = rec.tid;
-  pkt.keywords = rec.keywords;
+  Packet pkt = packetFrom(rec, Source::NdisWan, f);
   uint32_t keep = std::min(n, kMaxPacketBytes);
   if (keep < n) {
     pkt.flags |= kPacketOversize;
@@ -500,14 +508,7 @@ void PacketExtractor::onPktmonPacket(const etl::EventRecord& rec) {
   key.componentId = m.componentId;
   key.linkType = lt;
   Interface* f = findOrCreate(key, lt, 0, rec);
-  Packet pkt;
-  pkt.iface = f;
-  pkt.source = Source::PktMon;
-  pkt.fileTime = rec.fileTime;
-  pkt.cpu = rec.cpu;
-  pkt.pid = rec.pid;
-  pkt.tid = rec.tid;
-  pkt.keywords = rec.keywords;
+  Packet pkt = packetFrom(rec, Source::PktMon, f);
   pkt.hasPktmon = true;
   pkt.pktmon = m;
   pkt.dropped = rec.id == 170;
@@ -588,14 +589,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
   }
   if (it == partials_.end() && end) {
     // Whole packet in one event: the common case since Windows 8.1.
-    Packet pkt;
-    pkt.iface = f;
-    pkt.source = src;
-    pkt.fileTime = rec.fileTime;
-    pkt.cpu = rec.cpu;
-    pkt.pid = rec.pid;
-    pkt.tid = rec.tid;
-    pkt.keywords = rec.keywords;
+    Packet pkt = packetFrom(rec, src, f);
     pkt.flags = flags;
     pkt.destinationCount = destCount;
     pkt.hashValue = hash;
