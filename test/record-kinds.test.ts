@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openTrace, type TraceEvent } from '../src/index.js';
 import { repoRoot } from './support/fixtures.js';
+import { guidBytes } from '../src/gen/bytes.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'etl-kinds-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -16,16 +17,6 @@ const header = base.subarray(0, 8192);
 const ref = header.readBigInt64LE(0x48 + 0x10); // raw clock of the logfile header event
 const start = header.readBigInt64LE(0x48 + 0x20 + 0x108); // StartTime (QPC at 10 MHz: 1 tick = 100 ns)
 
-function guidBytes(g: string): Buffer {
-  const h = g.replace(/-/g, '');
-  const b = Buffer.from(h, 'hex');
-  const out = Buffer.alloc(16);
-  out.writeUInt32LE(b.readUInt32BE(0), 0);
-  out.writeUInt16LE(b.readUInt16BE(4), 4);
-  out.writeUInt16LE(b.readUInt16BE(6), 6);
-  b.copy(out, 8, 8, 16);
-  return out;
-}
 const G1 = '11111111-2222-3333-4444-555555555555';
 const G2 = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
 
