@@ -87,7 +87,6 @@ export interface FileScan {
   names: { source: string; path?: string; rows?: number; traceProcesses: number } ;
   diagnostics: Diagnostic[];
   warnings: string[];
-  bytesSkipped: number;
 }
 
 interface NativeScanBatch {
@@ -208,7 +207,6 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
     },
     diagnostics,
     warnings: result.warnings,
-    bytesSkipped: 0,
   };
 }
 

@@ -143,7 +143,6 @@ function failed(file: string, err: { message?: string; code?: string }): FileSca
     names: { source: 'none', traceProcesses: 0 },
     diagnostics: [],
     warnings: [],
-    bytesSkipped: 0,
   };
 }
 
