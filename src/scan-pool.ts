@@ -1,7 +1,7 @@
-// scanFiles(): many traces at once, one worker thread per CPU. Each worker runs scanFile() on
-// whole files (its own native reader and analyzer), so the result of a file is the same as a
-// one-by-one scan; results come back in input order.
-import { existsSync } from 'node:fs';
+// scanFiles(): many traces at once, one scanner per CPU (this thread and worker threads). Each
+// scanner runs scanFile() on whole files (its own native reader and analyzer), so the result of a
+// file is the same as a one-by-one scan; results come back in input order.
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -48,10 +48,17 @@ export function workersAvailable(): boolean {
 }
 
 // Message protocol (main ⇄ worker).
-export type ToWorker = { type: 'scan'; index: number; file: string; options: Omit<ScanOptions, 'onProgress'> } | { type: 'cancel' } | { type: 'exit' };
+// A worker is given every file and the shared claim counter once; it then claims files until
+// none are left, says which one it took (so a crash can be pinned on a file), and reports each
+// outcome as it comes.
+export type ToWorker =
+  | { type: 'start'; files: string[]; order: number[]; counter: SharedArrayBuffer; options: Omit<ScanOptions, 'onProgress'> }
+  | { type: 'cancel' };
 export type FromWorker =
+  | { type: 'claimed'; index: number }
   | { type: 'progress'; index: number; done: number; total: number }
-  | { type: 'outcome'; index: number; outcome: ScanOutcome };
+  | { type: 'outcome'; index: number; outcome: ScanOutcome }
+  | { type: 'finished' };
 
 export async function scanFiles(files: string[], options: ScanFilesOptions = {}): Promise<ScanOutcome[]> {
   const { jobs: wanted, onProgress, onOutcome, ...scanOptions } = options;
@@ -87,56 +94,63 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
     return outcomes;
   }
 
-  let next = 0;
+  // Scanners claim the next file themselves from a counter shared by all threads: a worker that
+  // finishes a file starts the next one at once, without waiting for this thread (busy with its
+  // own scan) to hand it out. Largest files first, so the run ends on small files and no core
+  // sits idle while one big file finishes on another.
+  const order = largestFirst(files);
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const claim = (): number => {
+    if (cancelled) return -1;
+    const k = Atomics.add(counter, 0, 1);
+    return k < order.length ? order[k]! : -1;
+  };
   const workers: Worker[] = [];
   await new Promise<void>((resolve, reject) => {
-    let running = 0;
-    const busy = new Map<Worker, number>();
-    const feed = (w: Worker): boolean => {
-      if (cancelled || next >= files.length) return false;
-      const index = next++;
-      running++;
-      busy.set(w, index);
-      w.postMessage({ type: 'scan', index, file: files[index]!, options: scanOptions } satisfies ToWorker);
-      return true;
-    };
+    let scanning = 0; // scanners (threads) not yet out of files
+    const claimed = new Map<Worker, number>();
     const cancelAll = () => {
       cancelled = true;
+      Atomics.store(counter, 0, order.length);
       for (const x of workers) x.postMessage({ type: 'cancel' } satisfies ToWorker);
     };
-    const finishIfIdle = () => {
-      if (running > 0) return;
+    const scannerDone = () => {
+      if (--scanning > 0) return;
       // Files never started because of a cancel.
       for (let i = 0; i < files.length; i++) if (!outcomes[i]) settle(i, { ok: false, error: { message: 'scan cancelled', kind: 'cancelled' } });
       resolve();
     };
+    const settleOne = (i: number, o: ScanOutcome) => {
+      if (!o.ok && o.error.kind === 'cancelled') cancelled = true;
+      settle(i, o);
+    };
     // This thread is one of the `jobs` scanners (it would only wait otherwise): one worker fewer
     // to start, and one JIT warm-up fewer.
+    scanning = jobs;
     for (let k = 0; k < jobs - 1; k++) {
       const w = new Worker(workerUrl);
       workers.push(w);
       w.on('message', (m: FromWorker) => {
         if (m.type === 'progress') {
           if (onProgress?.(m.index, m.done, m.total) === false && !cancelled) cancelAll();
-          return;
+        } else if (m.type === 'claimed') {
+          claimed.set(w, m.index);
+        } else if (m.type === 'outcome') {
+          claimed.delete(w);
+          settleOne(m.index, m.outcome);
+        } else {
+          scannerDone();
         }
-        running--;
-        busy.delete(w);
-        if (!m.outcome.ok && m.outcome.error.kind === 'cancelled') cancelled = true;
-        settle(m.index, m.outcome);
-        if (!feed(w)) finishIfIdle();
       });
       w.on('error', (e) => reject(e));
       w.on('exit', (code) => {
-        const index = busy.get(w);
+        const index = claimed.get(w);
         if (index !== undefined) reject(new Error(`${files[index]}: scan worker stopped with exit code ${code}`));
       });
-      feed(w);
+      w.postMessage({ type: 'start', files, order, counter: counter.buffer as SharedArrayBuffer, options: scanOptions } satisfies ToWorker);
     }
     void (async () => {
-      while (!cancelled && next < files.length) {
-        const index = next++;
-        running++;
+      for (let index = claim(); index >= 0; index = claim()) {
         let outcome: ScanOutcome;
         try {
           const scan = await scanFile(files[index]!, {
@@ -150,14 +164,24 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
         } catch (e) {
           outcome = { ok: false, error: failureOf(e) };
         }
-        running--;
-        if (!outcome.ok && outcome.error.kind === 'cancelled') cancelled = true;
-        settle(index, outcome);
+        settleOne(index, outcome);
       }
-      finishIfIdle();
+      scannerDone();
     })().catch(reject);
   }).finally(async () => {
     await Promise.all(workers.map((w) => w.terminate()));
   });
   return outcomes;
+}
+
+/** File indices, largest file first (files that cannot be read are kept, last: their scan reports why). */
+export function largestFirst(files: string[]): number[] {
+  const size = files.map((f) => {
+    try {
+      return statSync(f).size;
+    } catch {
+      return -1;
+    }
+  });
+  return files.map((_, i) => i).sort((a, b) => size[b]! - size[a]! || a - b);
 }

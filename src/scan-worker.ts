@@ -1,32 +1,47 @@
-// Worker thread of scanFiles() (scan-pool.ts): scans the files it is sent, one at a time.
+// Worker thread of scanFiles() (scan-pool.ts): claims files from the shared counter and scans
+// them one at a time until none are left.
 import { parentPort } from 'node:worker_threads';
-import { scanFile } from './scan.js';
+import { scanFile, type ScanOptions } from './scan.js';
 import { failureOf, type FromWorker, type ToWorker } from './scan-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('scan-worker.js runs as a worker thread of scanFiles()');
 let cancelled = false;
+const send = (m: FromWorker) => port.postMessage(m);
+
+async function run(files: string[], order: number[], counter: Int32Array, options: Omit<ScanOptions, 'onProgress'>): Promise<void> {
+  for (;;) {
+    if (cancelled) break;
+    const k = Atomics.add(counter, 0, 1);
+    if (k >= order.length) break;
+    const index = order[k]!;
+    send({ type: 'claimed', index });
+    let last = 0;
+    try {
+      const scan = await scanFile(files[index]!, {
+        ...options,
+        onProgress: (done, total) => {
+          // Progress is for a human: a few messages a second are plenty.
+          const now = Date.now();
+          if (now - last >= 100 || done >= total) {
+            last = now;
+            send({ type: 'progress', index, done, total });
+          }
+          return !cancelled;
+        },
+      });
+      send({ type: 'outcome', index, outcome: { ok: true, scan } });
+    } catch (e) {
+      send({ type: 'outcome', index, outcome: { ok: false, error: failureOf(e) } });
+    }
+  }
+  send({ type: 'finished' });
+}
+
 port.on('message', (m: ToWorker) => {
   if (m.type === 'cancel') {
     cancelled = true;
     return;
   }
-  if (m.type !== 'scan') return;
-  const { index, file, options } = m;
-  let last = 0;
-  scanFile(file, {
-    ...options,
-    onProgress: (done, total) => {
-      // Progress is for a human: a few messages a second are plenty.
-      const now = Date.now();
-      if (now - last >= 100 || done >= total) {
-        last = now;
-        port.postMessage({ type: 'progress', index, done, total } satisfies FromWorker);
-      }
-      return !cancelled;
-    },
-  }).then(
-    (scan) => port.postMessage({ type: 'outcome', index, outcome: { ok: true, scan } } satisfies FromWorker),
-    (e: unknown) => port.postMessage({ type: 'outcome', index, outcome: { ok: false, error: failureOf(e) } } satisfies FromWorker),
-  );
+  void run(m.files, m.order, new Int32Array(m.counter), m.options);
 });

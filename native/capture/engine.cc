@@ -281,13 +281,16 @@ PacketScanner::PacketScanner(const std::string& input, ScanOptions o)
 PacketScanner::~PacketScanner() = default;
 
 bool PacketScanner::nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, size_t maxRecords,
-                              std::vector<NameEvent>* names) {
+                              std::vector<NameEvent>* names, std::chrono::milliseconds maxTime) {
   if (done_) return false;
   out_ = &out;
   etl::EventRecord rec;
   size_t n = 0;
   const bool collect = collecting_ && names;
+  const auto deadline = std::chrono::steady_clock::now() + maxTime;
   while (out.size() < maxPackets && n < maxRecords && (!names || names->size() < maxPackets)) {
+    // The clock is read now and then only: a record takes well under a microsecond.
+    if (maxTime.count() > 0 && n % 4096 == 4095 && std::chrono::steady_clock::now() >= deadline) break;
     if (!reader_->next(rec)) {
       extractor_->finish();
       done_ = true;

@@ -3,6 +3,7 @@
 // the packets. No N-API here (the addon and the C++ tests both use it).
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -108,7 +109,7 @@ struct ScanOptions {
 };
 
 // Pull-style scan: each nextBatch() reads on until `maxPackets` IMDS packets
-// or `maxRecords` records were seen, or the end.
+// or `maxRecords` records were seen, `maxTime` has passed (0: no limit), or the end.
 class PacketScanner {
  public:
   PacketScanner(const std::string& input, ScanOptions o);
@@ -117,7 +118,8 @@ class PacketScanner {
   // Collected records (ScanOptions::collect) go to `names` when given; the
   // batch also ends once `maxPackets` of them are waiting.
   bool nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, size_t maxRecords,
-                 std::vector<NameEvent>* names = nullptr);
+                 std::vector<NameEvent>* names = nullptr,
+                 std::chrono::milliseconds maxTime = std::chrono::milliseconds(0));
   const etl::SchemaRegistry& schemas() const { return *schemas_; }
   std::vector<etl::Diagnostic> takeNewDiagnostics();
   uint64_t bytesDone() const;

@@ -1,8 +1,8 @@
 // `scan <dir>` scans files on worker threads at once: the output must be byte for byte what a
 // one-at-a-time run prints, and each file's result what scanning that file alone gives.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -93,6 +93,27 @@ describe('scan <dir> on worker threads', () => {
     expect(par.summary.files).toBe(files.length + 1);
     expect(par.summary.filesWithErrors).toBe(1);
     expect(par.summary.v1).toBe(Object.values(truth).reduce((n, t) => n + t.v1, 0));
+  });
+
+  it('Ctrl-C while several threads scan: exit 130 soon, nothing printed on stdout', async () => {
+    // Many links to the same traces: a scan of several seconds here (4000 files).
+    const many = path.join(tmp, 'many');
+    mkdirSync(many, { recursive: true });
+    for (let k = 0; k < 4000; k++) symlinkSync(path.join(fleet, k % 2 ? 'host1.etl' : 'host0.etl'), path.join(many, `h${k}.etl`));
+    const child = spawn(process.execPath, [bin, 'scan', many, '--no-auto-cab', '--json', '--jobs', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 700));
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted/);
+    expect(stdout).toBe('');
+    // Cancelled between batches (a fifth of a second of reading each), not after the last file.
+    expect(Date.now() - sent).toBeLessThan(3000);
   });
 
   it('rejects a bad --jobs', () => {
