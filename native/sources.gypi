@@ -30,6 +30,7 @@
       'native/addon/convert_js.cc',
       'native/addon/trace_reader.cc',
       'native/addon/convert.cc',
+      'native/addon/decompress_js.cc',
     ],
   },
 }

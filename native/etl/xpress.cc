@@ -13,6 +13,19 @@ static DecompressResult fail(size_t in, size_t out, const char* why) {
   return r;
 }
 
+// Copies exactly n bytes in fixed 16-byte steps, writing up to 15 bytes past
+// dst + n: only for non-overlapping ranges (gap >= 16) with that slack left
+// in the output. Fixed-size copies are single vector moves; a memcpy call per
+// short match or literal run was the decoder's largest cost.
+static inline void copy16s(uint8_t* dst, const uint8_t* src, size_t n) {
+  uint8_t* const end = dst + n;
+  do {
+    std::memcpy(dst, src, 16);
+    dst += 16;
+    src += 16;
+  } while (dst < end);
+}
+
 DecompressResult xpressDecompress(const uint8_t* in, size_t inSize, uint8_t* out, size_t outSize) {
   size_t ip = 0, op = 0;
   uint32_t flags = 0;
@@ -25,12 +38,30 @@ DecompressResult xpressDecompress(const uint8_t* in, size_t inSize, uint8_t* out
       ip += 4;
       nflags = 32;
     }
-    nflags--;
-    if (!(flags & (1u << nflags))) {
-      if (ip >= inSize) break;
-      out[op++] = in[ip++];
+    // Flags are used from the top bit down; a 0 is a literal byte. A run of
+    // literals is copied at once.
+    const uint32_t pending = flags << (32 - nflags);
+    if (!(pending & 0x80000000u)) {
+      size_t run = pending ? size_t(__builtin_clz(pending)) : 32;
+      if (run > size_t(nflags)) run = size_t(nflags);
+      bool shortInput = false;
+      if (run > inSize - ip) {
+        run = inSize - ip;
+        shortInput = true;
+      }
+      if (run > outSize - op) run = outSize - op;
+      if (inSize - ip >= 32 && outSize - op >= 32) {
+        copy16s(out + op, in + ip, run);  // run <= 32, both sides have 32 bytes
+      } else {
+        std::memcpy(out + op, in + ip, run);
+      }
+      ip += run;
+      op += run;
+      nflags -= int(run);
+      if (shortInput) break;
       continue;
     }
+    nflags--;
     if (inSize - ip < 2) break;
     uint32_t tok = uint32_t(in[ip]) | uint32_t(in[ip + 1]) << 8;
     ip += 2;
@@ -69,7 +100,9 @@ DecompressResult xpressDecompress(const uint8_t* in, size_t inSize, uint8_t* out
     if (len > outSize - op) return fail(ip, op, "match runs past the expected output size");
     const uint8_t* src = out + op - dist;
     uint8_t* dst = out + op;
-    if (dist >= len) {
+    if (dist >= 16 && outSize - op - len >= 16) {
+      copy16s(dst, src, len);
+    } else if (dist >= len) {
       std::memcpy(dst, src, len);
     } else {
       // Overlapping copy repeats the last `dist` bytes. Copy in chunks whose
