@@ -145,12 +145,14 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
   const analyzer = new ImdsAnalyzer();
   const diagnostics: Diagnostic[] = [];
   let packets = 0;
-  // The next batch is read (natively, off this thread) while this one is analysed.
-  let ahead: Promise<NativeScanBatch> | undefined = scan.next(4096);
+  // The next batch is read (natively, off this thread) while this one is analysed. At most 1024
+  // IMDS packets a batch: the packets of a batch and the next one are all alive at once, and with
+  // 4096 the young generation grew to its cap (2 GB trace: 136 -> 120 MiB peak RSS).
+  let ahead: Promise<NativeScanBatch> | undefined = scan.next(1024);
   try {
     for (;;) {
       const b: NativeScanBatch = await ahead!;
-      ahead = b.done ? undefined : scan.next(4096);
+      ahead = b.done ? undefined : scan.next(1024);
       diagnostics.push(...b.diagnostics);
       for (const p of b.packets) analyzer.push(p);
       for (const e of b.events) nameEvent(e, table, hints);
