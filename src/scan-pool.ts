@@ -1,7 +1,7 @@
 // scanFiles(): many traces at once, one scanner per CPU (this thread and worker threads). Each
 // scanner runs scanFile() on whole files (its own native reader and analyzer), so the result of a
 // file is the same as a one-by-one scan; results come back in input order.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -12,7 +12,11 @@ export interface ScanFilesOptions extends Omit<ScanOptions, 'onProgress'> {
   jobs?: number;
   /** Progress of one file; return false to cancel everything. */
   onProgress?: (index: number, bytesDone: number, fileSize: number) => boolean | void;
-  /** Called as soon as the outcome of file `index` is known (not necessarily in order). */
+  /**
+   * Called as soon as the outcome of file `index` is known (not necessarily in order). With it,
+   * scanFiles() keeps no outcomes itself (a fleet's results would all stay in memory) and
+   * returns an empty array.
+   */
   onOutcome?: (index: number, outcome: ScanOutcome) => void;
 }
 
@@ -63,11 +67,13 @@ export type FromWorker =
 export async function scanFiles(files: string[], options: ScanFilesOptions = {}): Promise<ScanOutcome[]> {
   const { jobs: wanted, onProgress, onOutcome, ...scanOptions } = options;
   const jobs = Math.max(1, Math.min(wanted ?? defaultJobs(), files.length));
-  const outcomes: ScanOutcome[] = new Array(files.length);
+  const outcomes: ScanOutcome[] = onOutcome ? [] : new Array(files.length);
+  const settled = new Uint8Array(files.length);
   let cancelled = false;
   const settle = (i: number, o: ScanOutcome) => {
-    outcomes[i] = o;
-    onOutcome?.(i, o);
+    settled[i] = 1;
+    if (onOutcome) onOutcome(i, o);
+    else outcomes[i] = o;
   };
 
   if (jobs === 1 || !workersAvailable()) {
@@ -96,9 +102,10 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
 
   // Scanners claim the next file themselves from a counter shared by all threads: a worker that
   // finishes a file starts the next one at once, without waiting for this thread (busy with its
-  // own scan) to hand it out. Largest files first, so the run ends on small files and no core
-  // sits idle while one big file finishes on another.
-  const order = largestFirst(files);
+  // own scan) to hand it out. Files are taken in input order: the caller reports results in that
+  // order and holds those that come early (largest first, tried, kept every big file's results
+  // in memory until the small ones before it were done).
+  const order = files.map((_, i) => i);
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const claim = (): number => {
     if (cancelled) return -1;
@@ -117,7 +124,7 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
     const scannerDone = () => {
       if (--scanning > 0) return;
       // Files never started because of a cancel.
-      for (let i = 0; i < files.length; i++) if (!outcomes[i]) settle(i, { ok: false, error: { message: 'scan cancelled', kind: 'cancelled' } });
+      for (let i = 0; i < files.length; i++) if (!settled[i]) settle(i, { ok: false, error: { message: 'scan cancelled', kind: 'cancelled' } });
       resolve();
     };
     const settleOne = (i: number, o: ScanOutcome) => {
@@ -177,14 +184,3 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
   return outcomes;
 }
 
-/** File indices, largest file first (files that cannot be read are kept, last: their scan reports why). */
-export function largestFirst(files: string[]): number[] {
-  const size = files.map((f) => {
-    try {
-      return statSync(f).size;
-    } catch {
-      return -1;
-    }
-  });
-  return files.map((_, i) => i).sort((a, b) => size[b]! - size[a]! || a - b);
-}

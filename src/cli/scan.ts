@@ -5,7 +5,8 @@ import { defaultJobs, scanFiles, type ScanOutcome } from '../scan-pool.js';
 import { CliError, EXIT } from './exit.js';
 import { expandInputs } from './inputs.js';
 import { Progress } from './progress.js';
-import { table } from './table.js';
+import { Spool, writeOut } from './spool.js';
+import { rowFormatter, rule, table } from './table.js';
 
 interface ScanArgs {
   inputs: string[];
@@ -52,82 +53,150 @@ export function scanCommand(y: Argv): Argv {
         cancelled = true;
       };
       process.on('SIGINT', onSigint);
+      // Per file: what the process table, CSV and JSON summaries need. The requests themselves
+      // go to the spool as they come (a fleet's requests are never all in memory at once).
       const results: FileScan[] = [];
-      let worst: number = EXIT.ok;
-      // Several files are scanned at once; what is said about each comes out in input order.
-      const sizes = files.map((f) => {
-        try {
-          return statSync(f).size;
-        } catch {
-          return 0; // reported by the reader
-        }
-      });
-      const total = sizes.reduce((a, b) => a + b, 0);
-      const progress = new Progress(files.length === 1 ? `scanning ${displayPath(files[0]!)}` : `scanning ${files.length} files`, total, args.quiet);
-      const done = new Array<number>(files.length).fill(0);
-      let doneSum = 0;
-      const outcomes: (ScanOutcome | undefined)[] = new Array(files.length);
-      let reported = 0;
-      let usageError: string | undefined;
-      let interrupted = false;
-      const report = () => {
-        while (reported < files.length && outcomes[reported]) {
-          const f = files[reported]!;
-          const o = outcomes[reported]!;
-          reported++;
-          if (o.ok) {
-            const r = o.scan;
-            results.push(r);
-            for (const d of r.diagnostics) process.stderr.write(`etl-imds: ${d.severity}: ${d.message}\n`);
-            if (!args.quiet) for (const w of r.warnings.slice(0, 10)) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${w}\n`);
-            if (r.diagnostics.length > 0) worst = Math.max(worst, args.strict ? EXIT.input : EXIT.partial);
-          } else if (o.error.kind === 'cancelled') {
-            interrupted = true;
-          } else if (o.error.kind === 'type') {
-            usageError ??= o.error.message;
-          } else if (!interrupted && usageError === undefined) {
-            process.stderr.write(`etl-imds: error: ${o.error.message}\n`);
-            results.push(failed(f, o.error));
-            worst = Math.max(worst, EXIT.input);
+      const requestCounts: number[] = [];
+      const spool = new Spool();
+      const multi = files.length > 1;
+      const requestOut = args.json ? 'json' : !args.requests ? null : args.csv ? 'csv' : 'table';
+      const widths = requestTableHead(multi).map((h) => h.length);
+      let spooled = 0;
+      const spoolRequests = (r: FileScan) => {
+        for (const q of r.requests) {
+          if (requestOut === 'json') {
+            spool.write((spooled ? ',\n' : '') + indent(JSON.stringify(requestJson(q), null, 2), '    '));
+          } else if (requestOut === 'csv') {
+            spool.write(csvLine(requestCsvCells(q)));
+          } else if (requestOut === 'table') {
+            const cells = requestCells(q, multi);
+            cells.forEach((c, i) => (widths[i] = Math.max(widths[i]!, c.length)));
+            spool.write(JSON.stringify(cells) + '\n');
           }
+          spooled++;
         }
       };
       try {
-        await scanFiles(files, {
-          processes: args.processes,
-          cab: args.cab,
-          noAutoCab: !args.autoCab,
-          backend: args.backend,
-          jobs: args.jobs,
-          onProgress: (i, d) => {
-            doneSum += d - done[i]!;
-            done[i] = d;
-            progress.update(doneSum, total);
-            return !cancelled;
-          },
-          onOutcome: (i, o) => {
-            outcomes[i] = o;
-            const before = reported;
-            if (i === reported) progress.done();
-            report();
-            if (reported > before && reported < files.length) progress.update(doneSum, total);
-          },
+        let worst: number = EXIT.ok;
+        // Several files are scanned at once; what is said about each comes out in input order.
+        const sizes = files.map((f) => {
+          try {
+            return statSync(f).size;
+          } catch {
+            return 0; // reported by the reader
+          }
         });
+        const total = sizes.reduce((a, b) => a + b, 0);
+        const progress = new Progress(files.length === 1 ? `scanning ${displayPath(files[0]!)}` : `scanning ${files.length} files`, total, args.quiet);
+        const done = new Array<number>(files.length).fill(0);
+        let doneSum = 0;
+        const outcomes: (ScanOutcome | undefined)[] = new Array(files.length);
+        let reported = 0;
+        let usageError: string | undefined;
+        let interrupted = false;
+        let spoolError: unknown;
+        const report = () => {
+          while (reported < files.length && outcomes[reported]) {
+            const f = files[reported]!;
+            const o = outcomes[reported]!;
+            outcomes[reported] = undefined; // what is kept of it is below
+            reported++;
+            if (o.ok) {
+              const r = o.scan;
+              try {
+                spoolRequests(r);
+              } catch (e) {
+                // No room for the temporary file: stop scanning, report it once the threads are done.
+                spoolError ??= e;
+                cancelled = true;
+              }
+              results.push({ ...r, requests: [] });
+              requestCounts.push(r.requests.length);
+              for (const d of r.diagnostics) process.stderr.write(`etl-imds: ${d.severity}: ${d.message}\n`);
+              if (!args.quiet) for (const w of r.warnings.slice(0, 10)) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${w}\n`);
+              if (r.diagnostics.length > 0) worst = Math.max(worst, args.strict ? EXIT.input : EXIT.partial);
+            } else if (o.error.kind === 'cancelled') {
+              interrupted = true;
+            } else if (o.error.kind === 'type') {
+              usageError ??= o.error.message;
+            } else if (!interrupted && usageError === undefined) {
+              process.stderr.write(`etl-imds: error: ${o.error.message}\n`);
+              results.push(failed(f, o.error));
+              requestCounts.push(0);
+              worst = Math.max(worst, EXIT.input);
+            }
+          }
+        };
+        try {
+          await scanFiles(files, {
+            processes: args.processes,
+            cab: args.cab,
+            noAutoCab: !args.autoCab,
+            backend: args.backend,
+            jobs: args.jobs,
+            onProgress: (i, d) => {
+              doneSum += d - done[i]!;
+              done[i] = d;
+              progress.update(doneSum, total);
+              return !cancelled;
+            },
+            onOutcome: (i, o) => {
+              outcomes[i] = o;
+              const before = reported;
+              if (i === reported) progress.done();
+              report();
+              if (reported > before && reported < files.length) progress.update(doneSum, total);
+            },
+          });
+        } finally {
+          progress.done();
+          process.off('SIGINT', onSigint);
+        }
+        if (spoolError !== undefined) throw spoolError;
+        if (interrupted || cancelled) throw new CliError('interrupted', EXIT.interrupted);
+        if (usageError !== undefined) throw new CliError(usageError, EXIT.usage);
+        const summary = summarize(results);
+        if (requestOut === 'json') {
+          const head = JSON.stringify(toJson(results, requestCounts, summary), null, 2);
+          if (spooled === 0) await writeOut(head + '\n');
+          else {
+            // The document ends with "requests": [] — the spooled requests go inside the brackets.
+            await writeOut(head.slice(0, -'[]\n}'.length) + '[\n');
+            for (const c of spool.chunks()) await writeOut(c);
+            await writeOut('\n  ]\n}\n');
+          }
+        } else if (requestOut === 'csv') {
+          await writeOut(csvLine(REQUEST_CSV_HEAD));
+          for (const c of spool.chunks()) await writeOut(c);
+        } else if (requestOut === 'table') {
+          if (spooled === 0) await writeOut('No IMDS requests found.\n');
+          else {
+            const fmt = rowFormatter(widths);
+            await writeOut(fmt(requestTableHead(multi)) + '\n' + rule(widths) + '\n');
+            let out: string[] = [];
+            let n = 0;
+            for (const line of spool.lines()) {
+              const row = fmt(JSON.parse(line) as string[]);
+              out.push(row);
+              n += row.length;
+              if (n >= 1 << 20) {
+                await writeOut(out.join('\n') + '\n');
+                out = [];
+                n = 0;
+              }
+            }
+            if (out.length) await writeOut(out.join('\n') + '\n');
+          }
+        } else if (args.csv) await writeOut(processesCsv(results));
+        else await writeOut(processesTable(results, summary));
+        // Priority: an unreadable input (2) over IMDSv1 found (3) over skipped damage (4).
+        let code: number = worst === EXIT.input ? EXIT.input : EXIT.ok;
+        if (code === EXIT.ok && args.failOnV1 && summary.v1 > 0) code = EXIT.imdsV1;
+        if (code === EXIT.ok && worst === EXIT.partial) code = EXIT.partial;
+        process.exitCode = code;
       } finally {
-        progress.done();
-        process.off('SIGINT', onSigint);
+        spool.close();
       }
-      if (interrupted || cancelled) throw new CliError('interrupted', EXIT.interrupted);
-      if (usageError !== undefined) throw new CliError(usageError, EXIT.usage);
-      const summary = summarize(results);
-      if (args.json) process.stdout.write(JSON.stringify(toJson(results, summary), null, 2) + '\n');
-      else if (args.csv) process.stdout.write(args.requests ? requestsCsv(results) : processesCsv(results));
-      else process.stdout.write(args.requests ? requestsTable(results) : processesTable(results, summary));
-      // Priority: an unreadable input (2) over IMDSv1 found (3) over skipped damage (4).
-      let code: number = worst === EXIT.input ? EXIT.input : EXIT.ok;
-      if (code === EXIT.ok && args.failOnV1 && summary.v1 > 0) code = EXIT.imdsV1;
-      if (code === EXIT.ok && worst === EXIT.partial) code = EXIT.partial;
-      process.exitCode = code;
     },
   );
 }
@@ -146,22 +215,34 @@ function failed(file: string, err: { message?: string; code?: string }): FileSca
   };
 }
 
-function toJson(files: FileScan[], summary: ReturnType<typeof summarize>) {
+// The requests are not in `files` any more (they were spooled); the document gets an empty
+// "requests" array, which the caller fills from the spool.
+function toJson(files: FileScan[], requestCounts: number[], summary: ReturnType<typeof summarize>) {
   return {
-    files: files.map((f) => ({
+    files: files.map((f, i) => ({
       file: f.file,
       error: f.error ?? null,
       packets: f.packets,
       connections: f.connections,
-      requests: f.requests.length,
+      requests: requestCounts[i] ?? 0,
       names: f.names,
       diagnostics: f.diagnostics,
       warnings: f.warnings,
     })),
     summary,
     processes: files.flatMap((f) => f.processes),
-    requests: files.flatMap((f) => f.requests.map(({ fileTime: _ft, ...r }) => r)),
+    requests: [],
   };
+}
+
+function requestJson(r: ScanRequest) {
+  const { fileTime: _ft, ...rest } = r;
+  return rest;
+}
+
+/** A JSON value's text placed at a deeper level of an indented document. */
+function indent(text: string, by: string): string {
+  return by + text.replace(/\n/g, '\n' + by);
 }
 
 function counts(p: { v1: number; v2: number; token: number; unknown: number }): string[] {
@@ -223,25 +304,23 @@ function processesTable(files: FileScan[], s: ReturnType<typeof summarize>): str
   return out.join('\n') + '\n';
 }
 
-function requestsTable(files: FileScan[]): string {
-  const multi = files.length > 1;
-  const head = [...(multi ? ['File'] : []), 'Time', 'PID', 'Image', 'Class', 'Method', 'Path', 'Status', 'PID from', 'Flags'];
-  const rows: string[][] = [];
-  for (const f of files)
-    for (const r of f.requests)
-      rows.push([
-        ...(multi ? [displayPath(f.file)] : []),
-        r.time,
-        r.pid === null ? '?' : String(r.pid),
-        r.image ?? '(unknown)',
-        r.class,
-        r.method ?? '?',
-        r.path ?? '?',
-        r.status === null ? '-' : String(r.status),
-        r.attribution,
-        r.flags.join(',') || '-',
-      ]);
-  return rows.length ? table(head, rows) + '\n' : 'No IMDS requests found.\n';
+function requestTableHead(multi: boolean): string[] {
+  return [...(multi ? ['File'] : []), 'Time', 'PID', 'Image', 'Class', 'Method', 'Path', 'Status', 'PID from', 'Flags'];
+}
+
+function requestCells(r: ScanRequest, multi: boolean): string[] {
+  return [
+    ...(multi ? [displayPath(r.file)] : []),
+    r.time,
+    r.pid === null ? '?' : String(r.pid),
+    r.image ?? '(unknown)',
+    r.class,
+    r.method ?? '?',
+    r.path ?? '?',
+    r.status === null ? '-' : String(r.status),
+    r.attribution,
+    r.flags.join(',') || '-',
+  ];
 }
 
 function csvCell(v: unknown): string {
@@ -250,7 +329,11 @@ function csvCell(v: unknown): string {
 }
 
 function csv(head: string[], rows: unknown[][]): string {
-  return [head, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  return [head, ...rows].map(csvLine).join('');
+}
+
+function csvLine(cells: unknown[]): string {
+  return cells.map(csvCell).join(',') + '\r\n';
 }
 
 function processesCsv(files: FileScan[]): string {
@@ -261,10 +344,8 @@ function processesCsv(files: FileScan[]): string {
   return csv(head, rows);
 }
 
-function requestsCsv(files: FileScan[]): string {
-  const head = ['file', 'time', 'pid', 'tid', 'attribution', 'image', 'class', 'method', 'path', 'status', 'endpoint', 'clientPort', 'userAgent', 'flags'];
-  const rows = files.flatMap((f) =>
-    f.requests.map((r: ScanRequest) => [r.file, r.time, r.pid, r.tid, r.attribution, r.image, r.class, r.method, r.path, r.status, r.endpoint, r.clientPort, r.userAgent, r.flags]),
-  );
-  return csv(head, rows);
+const REQUEST_CSV_HEAD = ['file', 'time', 'pid', 'tid', 'attribution', 'image', 'class', 'method', 'path', 'status', 'endpoint', 'clientPort', 'userAgent', 'flags'];
+
+function requestCsvCells(r: ScanRequest): unknown[] {
+  return [r.file, r.time, r.pid, r.tid, r.attribution, r.image, r.class, r.method, r.path, r.status, r.endpoint, r.clientPort, r.userAgent, r.flags];
 }

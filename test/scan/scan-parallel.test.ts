@@ -29,7 +29,11 @@ const fleet = path.join(tmp, 'fleet');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 1 << 26 });
+  return runEnv(args, {});
+}
+
+function runEnv(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -114,6 +118,23 @@ describe('scan <dir> on worker threads', () => {
     expect(stdout).toBe('');
     // Cancelled between batches (a fifth of a second of reading each), not after the last file.
     expect(Date.now() - sent).toBeLessThan(3000);
+  });
+
+  it('requests held in a temporary file (as for a fleet) give the same output, and the file is gone after', () => {
+    const spoolDir = path.join(tmp, 'spool');
+    mkdirSync(spoolDir, { recursive: true });
+    for (const form of [['--json'], ['--csv'], ['--requests', '--csv'], ['--requests'], []]) {
+      const inMemory = run(['scan', fleet, '--no-auto-cab', ...form]);
+      // Spilled from the first request on, in a temporary directory of our own.
+      const spilled = runEnv(['scan', fleet, '--no-auto-cab', ...form], { ETL_IMDS_SPOOL_BYTES: '0', TMPDIR: spoolDir });
+      expect(spilled.code).toBe(inMemory.code);
+      expect(spilled.stdout).toBe(inMemory.stdout);
+      expect(readdirSync(spoolDir)).toEqual([]);
+      // No usable temporary directory: everything stays in memory, same output.
+      const noTmp = runEnv(['scan', fleet, '--no-auto-cab', ...form], { ETL_IMDS_SPOOL_BYTES: '0', TMPDIR: path.join(tmp, 'no-such-dir') });
+      expect(noTmp.stdout).toBe(inMemory.stdout);
+    }
+    expect(JSON.parse(run(['scan', fleet, '--no-auto-cab', '--json']).stdout).requests.length).toBeGreaterThan(10);
   });
 
   it('rejects a bad --jobs', () => {
