@@ -6,7 +6,7 @@
 // included), timed by /usr/bin/time with the input in the page cache (one untimed warm-up run).
 // MB = 10^6 bytes, GB = 10^9 bytes; throughput = input .etl bytes / wall time.
 //
-// Environment: BENCH_RUNS (default 5), BENCH_TSHARK_RUNS (3), BENCH_SKIP_2G=1, BENCH_FLEET_FILES (12).
+// Environment: BENCH_RUNS (default 5), BENCH_TSHARK_RUNS (3), BENCH_SKIP_2G=1, BENCH_FLEET_FILES (48).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +18,7 @@ const out = path.join(root, 'bench', 'out');
 const bin = path.join(root, 'bin', 'etl-imds.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TSHARK_RUNS = Number(process.env.BENCH_TSHARK_RUNS ?? 3);
-const FLEET_FILES = Number(process.env.BENCH_FLEET_FILES ?? 12);
+const FLEET_FILES = Number(process.env.BENCH_FLEET_FILES ?? 48);
 const GEN_VERSION = 2; // bump when bench/gen.mjs changes what it writes
 const IMDSV1_FILTER = 'ip.dst == 169.254.169.254 and http.request.method == "GET" and !(http matches "X-aws-ec2-metadata-token")';
 const MB = 1e6;
@@ -130,6 +130,30 @@ function bench(label, cmd, args, { runs = RUNS, before, check, bytes } = {}) {
   return res;
 }
 
+/** Two commands measured in alternation (a, b, a, b, ...); results as bench() gives them. */
+function benchPair(a, b, { runs = RUNS, check, bytes } = {}) {
+  const sides = [a, b].map(([label, cmd, args]) => {
+    const warm = timed(cmd, args, { stdout: check ? 'pipe' : 'ignore' });
+    if (warm.code !== 0 && !check) throw new Error(`${label}: exit ${warm.code}\n${warm.stderr}`);
+    return { label, cmd, args, warm, walls: [], cpus: [], rss: warm.rss, checked: check ? check(warm) : undefined };
+  });
+  for (let i = 0; i < runs; i++) {
+    for (const x of sides) {
+      const r = timed(x.cmd, x.args, { stdout: 'ignore' });
+      if (r.code !== x.warm.code) throw new Error(`${x.label}: exit ${r.code} (warm-up: ${x.warm.code})\n${r.stderr}`);
+      x.walls.push(r.wall);
+      x.cpus.push(r.cpu);
+      x.rss = Math.max(x.rss, r.rss);
+    }
+  }
+  return sides.map((x) => {
+    const wall = median(x.walls);
+    const res = { label: x.label, wall, walls: x.walls, cpu: median(x.cpus), rss: x.rss, bytes, mbps: bytes ? bytes / MB / wall : undefined, checked: x.checked };
+    log(`  ${x.label.padEnd(44)} ${wall.toFixed(3)} s  ${res.mbps ? res.mbps.toFixed(0).padStart(5) + ' MB/s' : ''}  peak RSS ${(x.rss / 2 ** 20).toFixed(0)} MiB  [${x.walls.map((w) => w.toFixed(2)).join(' ')}]`);
+    return res;
+  });
+}
+
 const cli = (...a) => [bin, ...a];
 
 // ---- the run --------------------------------------------------------------------------------------
@@ -163,8 +187,8 @@ async function main() {
   const fleetDir = path.join(out, 'fleet');
   mkdirSync(fleetDir, { recursive: true });
   const fleet = [];
-  // Half netsh (128 MiB), half pktmon (32 MiB): about 1 GB, enough work per file that a worker's
-  // start-up (loading the modules and the addon) is small beside it.
+  // Half netsh (128 MiB), half pktmon (32 MiB): about 4 GB in 48 files. A fleet is thousands of
+  // traces; with a dozen (1 GB, under a second) the CLI's start-up, serial, was a fifth of the run.
   for (let i = 0; i < FLEET_FILES; i++) fleet.push(trace(path.join('fleet', `host${String(i).padStart(2, '0')}.etl`), i % 2 ? 'pktmon' : 'netsh', i % 2 ? 32 * 2 ** 20 : 128 * 2 ** 20, 100 + i));
   const xbench = ensureXpressBench();
 
@@ -217,15 +241,23 @@ async function main() {
 
   log(`\nscan <dir>: ${fleet.length} traces (netsh and pktmon)`);
   const fleetBytes = fleet.reduce((n, f) => n + statSync(f.file).size, 0);
-  R['fleet.seq'] = bench('scan dir --jobs 1', process.execPath, cli('scan', fleetDir, '--no-auto-cab', '--json', '--jobs', '1'), { runs: 3, bytes: fleetBytes, check: (r) => r.stdout });
-  R['fleet.par'] = bench(`scan dir (default: ${m.nproc} jobs)`, process.execPath, cli('scan', fleetDir, '--no-auto-cab', '--json'), { runs: 3, bytes: fleetBytes, check: (r) => r.stdout });
+  // The two are compared with each other: their runs alternate, so that a change of load on a
+  // shared machine falls on both alike.
+  [R['fleet.seq'], R['fleet.par']] = benchPair(
+    ['scan dir --jobs 1', process.execPath, cli('scan', fleetDir, '--no-auto-cab', '--json', '--jobs', '1')],
+    [`scan dir (default: ${m.nproc} jobs)`, process.execPath, cli('scan', fleetDir, '--no-auto-cab', '--json')],
+    { runs: 5, bytes: fleetBytes, check: (r) => r.stdout });
   const identical = R['fleet.seq'].checked === R['fleet.par'].checked;
   R['fleet.seq'].checked = R['fleet.par'].checked = undefined;
   R.fleet = {
     identical, files: fleet.length, bytes: fleetBytes, speedup: R['fleet.seq'].wall / R['fleet.par'].wall,
     cpuPerWall: R['fleet.par'].cpu / R['fleet.par'].wall, cpuPerWallSeq: R['fleet.seq'].cpu / R['fleet.seq'].wall,
+    // CPU time the parallel run spends beyond the one-by-one run (worker start-up, contention).
+    cpuOverhead: R['fleet.par'].cpu / R['fleet.seq'].cpu - 1,
   };
-  log(`  identical results: ${identical}; speed-up ${R.fleet.speedup.toFixed(2)}x; CPU busy ${R.fleet.cpuPerWall.toFixed(2)} of ${m.nproc} cores (--jobs 1: ${R.fleet.cpuPerWallSeq.toFixed(2)})`);
+  // The most N cores can give: one scan already keeps more than one core busy.
+  R.fleet.bound = m.nproc / R.fleet.cpuPerWallSeq;
+  log(`  identical results: ${identical}; speed-up ${R.fleet.speedup.toFixed(2)}x (at most ${R.fleet.bound.toFixed(2)}x); CPU busy ${R.fleet.cpuPerWall.toFixed(2)} of ${m.nproc} cores (--jobs 1: ${R.fleet.cpuPerWallSeq.toFixed(2)}); CPU overhead ${(100 * R.fleet.cpuOverhead).toFixed(0)} %`);
 
   const loadEnd = load();
   const report = results(m, R, { loadStart, loadEnd, netsh, pktmon, big });
@@ -252,11 +284,13 @@ function targets(R, m) {
   const rssKeys = Object.keys(R).filter((k) => R[k]?.rss && k !== 'startup' && !k.startsWith('fleet') && !k.endsWith('tshark'));
   const peak = Math.max(...rssKeys.map((k) => R[k].rss));
   t.push(['peak RSS ≤ 200 MB whatever the size (2 GB file)', `${mib(peak)} MiB max over info/scan/convert${R['big.scan'] ? `; 2 GB scan ${mib(R['big.scan'].rss)} MiB vs 512 MB scan ${mib(R['netsh.scan'].rss)} MiB` : ' (2 GB file skipped)'}`, peak <= 200 * MB && !!R['big.scan']]);
-  // Busy cores alone would reward overhead: the run must also be faster, by at least 70 % of
-  // the ideal (the number of CPUs) over one file at a time.
-  t.push([`scan <dir> keeps every core busy (${m.nproc}) and gains from it (≥ ${(0.7 * m.nproc).toFixed(1)}x), results identical`,
-    `${R.fleet.cpuPerWall.toFixed(2)} cores busy (--jobs 1: ${R.fleet.cpuPerWallSeq.toFixed(2)}), ${R.fleet.speedup.toFixed(2)}x vs --jobs 1, identical: ${R.fleet.identical}`,
-    R.fleet.identical && R.fleet.cpuPerWall >= 0.8 * m.nproc && R.fleet.speedup >= 0.7 * m.nproc]);
+  // "Keeps every core busy": CPU time / wall time at least 80 % of the CPUs. Busy cores alone
+  // would reward waste, so the parallel run may spend at most 15 % more CPU time than scanning the
+  // files one by one. (A speed-up of N is out of reach: one scan already keeps more than one core
+  // busy, its native read overlapping the JavaScript analysis; the speed-up and its bound are shown.)
+  t.push([`scan <dir> keeps every core busy (≥ ${(0.8 * m.nproc).toFixed(1)} of ${m.nproc}) without wasting CPU (≤ 15 % more than one by one), results identical`,
+    `${R.fleet.cpuPerWall.toFixed(2)} cores busy (--jobs 1: ${R.fleet.cpuPerWallSeq.toFixed(2)}), CPU overhead ${(100 * R.fleet.cpuOverhead).toFixed(0)} %, ${R.fleet.speedup.toFixed(2)}x vs --jobs 1 (at most ${R.fleet.bound.toFixed(2)}x), identical: ${R.fleet.identical}`,
+    R.fleet.identical && R.fleet.cpuPerWall >= 0.8 * m.nproc && R.fleet.cpuOverhead <= 0.15]);
   return t;
 }
 
@@ -286,7 +320,7 @@ function results(m, R, { loadStart, loadEnd, netsh, pktmon, big }) {
   L.push(`- Date: ${new Date().toISOString()}`, '');
   L.push('## Method', '');
   L.push(`- Traces made by the project's generator (bench/gen.mjs over src/gen): background traffic (TLS-sized TCP, DNS, plain HTTP to other port-80 servers) with the real-client IMDS captures of fixtures/imds (curl, AWS SDK for JavaScript v3, botocore, raw sockets; IPv4 and IPv6) sprinkled in, one exchange every 0.5 s of trace time, PIDs from packets, from the SYN only, or only from TCPIP events.`);
-  L.push(`- Every figure is a whole \`etl-imds\` process (node start-up included) under /usr/bin/time, the median of ${RUNS} runs (tshark: ${TSHARK_RUNS}; the 2 GB file: 1) after an untimed warm-up, input in the page cache. MB = 10^6 bytes; throughput = .etl bytes / wall time. Peak RSS = the largest maxrss of all runs.`);
+  L.push(`- Every figure is a whole \`etl-imds\` process (node start-up included) under /usr/bin/time, the median of ${RUNS} runs (tshark: ${TSHARK_RUNS}; the 2 GB file: 1; \`scan <dir>\`: 5, its \`--jobs 1\` and default runs alternating) after an untimed warm-up, input in the page cache. MB = 10^6 bytes; throughput = .etl bytes / wall time. Peak RSS = the largest maxrss of all runs.`);
   L.push(`- tshark: \`tshark -n -r <converted>.pcapng -Y '${IMDSV1_FILTER}' -T fields -e frame.number\` on the pcapng that \`etl-imds convert\` made from the same trace.`);
   L.push(`- Start-up alone (\`etl-imds --version\`): ${f2(R.startup.wall)} s, ${mib(R.startup.rss)} MiB.`, '');
   L.push('## Figures', '', '```', table(R, m).trimEnd(), '```', '');
@@ -311,7 +345,7 @@ function results(m, R, { loadStart, loadEnd, netsh, pktmon, big }) {
     L.push('', `2 GB: info ${f0(R['big.info'].mbps)} MB/s, scan ${f0(R['big.scan'].mbps)} MB/s (found ${R['big.scan'].checked.found.v1}/${R['big.scan'].checked.found.v2}/${R['big.scan'].checked.found.token} of ${big.meta.truth.v1}/${big.meta.truth.v2}/${big.meta.truth.token}), convert ${f0(R['big.convert'].mbps)} MB/s.`, '');
   }
   L.push('### scan <dir>', '');
-  L.push(`${R.fleet.files} traces (${(R.fleet.bytes / MB).toFixed(0)} MB; netsh 128 MiB and pktmon 32 MiB): \`--jobs 1\` ${f2(R['fleet.seq'].wall)} s (CPU time / wall time ${R.fleet.cpuPerWallSeq.toFixed(2)}: one scan already overlaps the native read with the JavaScript analysis), default (${m.nproc} scanners: this thread and ${m.nproc - 1} worker thread${m.nproc === 2 ? '' : 's'}) ${f2(R['fleet.par'].wall)} s: ${R.fleet.speedup.toFixed(2)}x, CPU time / wall time ${R.fleet.cpuPerWall.toFixed(2)} (of ${m.nproc}). Serial parts: Node and CLI start-up (${f2(R.startup.wall)} s), worker start-up, writing the output. JSON output identical: ${R.fleet.identical ? 'yes' : 'NO'}.`, '');
+  L.push(`${R.fleet.files} traces (${(R.fleet.bytes / MB).toFixed(0)} MB; netsh 128 MiB and pktmon 32 MiB): \`--jobs 1\` ${f2(R['fleet.seq'].wall)} s (CPU time / wall time ${R.fleet.cpuPerWallSeq.toFixed(2)}: one scan already overlaps the native read with the JavaScript analysis), default (${m.nproc} scanners: this thread and ${m.nproc - 1} worker thread${m.nproc === 2 ? '' : 's'}) ${f2(R['fleet.par'].wall)} s: ${R.fleet.speedup.toFixed(2)}x (the most ${m.nproc} CPUs allow: ${R.fleet.bound.toFixed(2)}x), CPU time / wall time ${R.fleet.cpuPerWall.toFixed(2)} (of ${m.nproc}), CPU time ${f2(R['fleet.par'].cpu)} s vs ${f2(R['fleet.seq'].cpu)} s one by one. Serial parts: Node and CLI start-up (${f2(R.startup.wall)} s), writing the output. Peak RSS ${mib(R['fleet.seq'].rss)} MiB (--jobs 1), ${mib(R['fleet.par'].rss)} MiB (${m.nproc} scanners: one V8 heap each; the results of every file are held for the output). JSON output identical: ${R.fleet.identical ? 'yes' : 'NO'}.`, '');
   L.push('## Targets', '', '| target | measured | |', '|---|---|---|');
   for (const [t, v, ok] of targets(R, m)) L.push(`| ${t} | ${v} | ${ok ? 'met' : '**not met**'} |`);
   L.push('');
