@@ -7,6 +7,13 @@ import { eventsCommand } from './events.js';
 import { registerExtraCommands } from './commands.js';
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  // stdout that cannot take the output: a reader that has gone (`| head`) ends the run quietly
+  // with the status decided so far; anything else (a full disk) is an output error, exit 2.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+    process.stderr.write(`etl-imds: error: cannot write to stdout: ${e.message}\n`);
+    process.exit(EXIT.input);
+  });
   let y = yargs(argv)
     .scriptName('etl-imds')
     .usage('$0 <command> [options]\n\nFind IMDSv1 callers in Windows packet traces (netsh trace, pktmon), and convert .etl to pcapng.')

@@ -1,7 +1,7 @@
 // Output that cannot be written: a full disk, a full stdout, a path through a file.
 // Exit 2, a clear message, and nothing half-written left behind.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,26 @@ describe('output failures', () => {
     const r = spawnSync(process.execPath, [bin, 'convert', sample, '-o', '-'], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/No space left|write/i);
+  });
+
+  it('stdout full for the JSON of scan and info: exit 2, a one-line message (no stack trace)', () => {
+    for (const args of [['scan', sample, '--json'], ['info', sample]]) {
+      const fd = openSync('/dev/full', 'w');
+      const r = spawnSync(process.execPath, [bin, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+      expect(r.status, args[0]).toBe(2);
+      expect(r.stderr, args[0]).toBe('etl-imds: error: cannot write to stdout: ENOSPC: no space left on device, write\n');
+    }
+  });
+
+  it('a reader that goes away (| head): a quiet end, exit 0', async () => {
+    // 700 KB of event lines: far more than a pipe holds, so writes are still to come when it closes.
+    const child = spawn(process.execPath, [bin, 'events', sample, '--ndjson'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('an input path through a regular file (unreadable): exit 2 with the reason', () => {
