@@ -5,12 +5,13 @@
 // and 802.11 packets may be preceded by a 1002 Wi-Fi metadata event; each of these events gets
 // its own embedded schema the same way (layouts: etl2pcapng.md §4.1, §4.2, §8, §9).
 
-import { EtlWriter, UTC_TIME_ZONE, eventRecord } from './etl.js';
+import { eventRecord } from './etl.js';
 import { ByteWriter } from './bytes.js';
-import { CommonTraceOptions, DEFAULT_START, FILETIME_SECOND, GenPacket, GenVmSwitch, GenWifiMetadata, iterate, PacketSource, SideEvents, TraceSummary } from './packet.js';
+import { CommonTraceOptions, GenPacket, GenVmSwitch, GenWifiMetadata, PacketSource, TraceSummary } from './packet.js';
 import {
-  NDIS_PACKETCAPTURE, NDIS_WAN, NdisKeyword, ndis1001Schema, ndis1002Schema, ndis1003Schema, ndisWanSchema, PKTMON_MAPS, SchemaEmitter,
+  NDIS_PACKETCAPTURE, NDIS_WAN, NdisKeyword, ndis1001Schema, ndis1002Schema, ndis1003Schema, ndisWanSchema,
 } from './providers.js';
+import { openRelogged } from './relogger.js';
 
 export interface NetshOptions extends CommonTraceOptions {
   /** Packets longer than this are logged as several 1001 (or 1003) fragments (START on the first, END on the last). 0 = never split. */
@@ -58,25 +59,13 @@ export function vmswitchOob(v: GenVmSwitch): Buffer {
 interface Pending { time: bigint; seq: number; write: () => void }
 
 export async function writeNetshEtl(path: string, packets: PacketSource, opts: NetshOptions = {}): Promise<TraceSummary> {
-  const it = iterate(packets);
-  const first = await it.next();
-  const start = opts.startTime ?? (first.done ? DEFAULT_START : first.value.time - FILETIME_SECOND);
-  const cpus = opts.numberOfProcessors ?? 4;
-  const w = new EtlWriter(path, {
+  const { w, it, first, start, schemas, last, lastTime, side } = await openRelogged(path, packets, opts, {
     bufferSize: opts.bufferSize ?? 512 * 1024, nominalBufferSize: opts.bufferSize ?? 512 * 1024, headerBufferSize: opts.bufferSize ?? 512 * 1024,
-    compressed: false, logFileMode: 0x00010001, layoutVersion: [1, 5], osVersion: [10, 0], osBuild: opts.osBuild ?? 20348,
-    numberOfProcessors: cpus, cpuSpeedMHz: 2500, timerResolution: 156250, maximumFileSizeMB: 512,
-    startTime: start, bootTime: start - 86_400n * FILETIME_SECOND, perfFreq: 10_000_000n,
-    loggerName: 'Relogger', logFileName: opts.logFileName ?? 'C:\\Windows\\system32\\config\\systemprofile\\AppData\\Local\\Temp\\NetTraces\\NetTrace.etl',
-    timeZone: UTC_TIME_ZONE, headerPid: opts.writerPid ?? 5120, headerTid: opts.writerTid ?? 5124, headerCpuTimes: [5, 3], headerBufferState: 0,
+    compressed: false, logFileMode: 0x00010001, layoutVersion: [1, 5],
+    logFileName: opts.logFileName ?? 'C:\\Windows\\system32\\config\\systemprofile\\AppData\\Local\\Temp\\NetTraces\\NetTrace.etl',
+    headerPid: opts.writerPid ?? 5120, headerTid: opts.writerTid ?? 5124, headerCpuTimes: [5, 3], headerBufferState: 0,
   });
   try {
-    const schemas = new SchemaEmitter(w, PKTMON_MAPS);
-    const last = new Map<number, bigint>();
-    const lastTime = (cpu: number): bigint => last.get(cpu) ?? start;
-    const side = new SideEvents(w, schemas, opts, start, lastTime);
-    // The relogger copies the PartitionInfo event at the head of the first data buffer.
-    w.add(0, start, w.partitionInfo());
     const gft = opts.gft ?? true;
     let count = 0;
     let events = 0;

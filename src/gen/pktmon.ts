@@ -3,9 +3,10 @@
 // interface stack, then event 160 for every appearance of a packet at a component, like
 // demikernel's PktMon.etl.
 
-import { EtlWriter, UTC_TIME_ZONE, eventRecord } from './etl.js';
-import { CommonTraceOptions, DEFAULT_START, FILETIME_SECOND, GenPacket, iterate, PacketSource, SideEvents, TraceSummary } from './packet.js';
-import { ipv4Bytes, PKTMON, PKTMON_MAPS, PKTMON_SCHEMAS, SchemaEmitter } from './providers.js';
+import { eventRecord } from './etl.js';
+import { CommonTraceOptions, GenPacket, PacketSource, TraceSummary } from './packet.js';
+import { ipv4Bytes, PKTMON, PKTMON_SCHEMAS } from './providers.js';
+import { openRelogged } from './relogger.js';
 
 export interface PktmonComponent {
   id: number;
@@ -46,24 +47,13 @@ export function defaultInterface(ifIndex: number, base: number, mac = '0a:1b:2c:
 const u16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(v, 0); return b; };
 
 export async function writePktmonEtl(path: string, packets: PacketSource, opts: PktmonOptions = {}): Promise<TraceSummary> {
-  const it = iterate(packets);
-  const first = await it.next();
-  const start = opts.startTime ?? (first.done ? DEFAULT_START : first.value.time - FILETIME_SECOND);
-  const cpus = opts.numberOfProcessors ?? 4;
-  const w = new EtlWriter(path, {
+  const { w, it, first, start, schemas, last, lastTime, side } = await openRelogged(path, packets, opts, {
     bufferSize: opts.fillSize ?? 1024 * 1024, nominalBufferSize: 16 * 1024 * 1024, headerBufferSize: 1024,
-    compressed: true, logFileMode: 0x04010001, layoutVersion: [2, 0], osVersion: [10, 0], osBuild: opts.osBuild ?? 20348,
-    numberOfProcessors: cpus, cpuSpeedMHz: 2500, timerResolution: 156250, maximumFileSizeMB: 512,
-    startTime: start, bootTime: start - 86_400n * FILETIME_SECOND, perfFreq: 10_000_000n,
-    loggerName: 'Relogger', logFileName: opts.logFileName ?? 'C:\\Windows\\system32\\PktMon.etl',
-    timeZone: UTC_TIME_ZONE, headerPid: opts.writerPid ?? 2932, headerTid: opts.writerTid ?? 9764, headerCpuTimes: [2, 0], headerBufferState: 3,
+    compressed: true, logFileMode: 0x04010001, layoutVersion: [2, 0],
+    logFileName: opts.logFileName ?? 'C:\\Windows\\system32\\PktMon.etl',
+    headerPid: opts.writerPid ?? 2932, headerTid: opts.writerTid ?? 9764, headerCpuTimes: [2, 0], headerBufferState: 3,
   });
   try {
-    const schemas = new SchemaEmitter(w, PKTMON_MAPS);
-    const last = new Map<number, bigint>();
-    const lastTime = (cpu: number): bigint => last.get(cpu) ?? start;
-    const side = new SideEvents(w, schemas, opts, start, lastTime);
-    w.add(0, start, w.partitionInfo());
     const ifaces = new Map<number, PktmonInterface>();
     for (const i of opts.interfaces ?? []) ifaces.set(i.ifIndex, i);
     let rundownTime = start;
