@@ -56,7 +56,7 @@ export function workersAvailable(): boolean {
 // none are left, says which one it took (so a crash can be pinned on a file), and reports each
 // outcome as it comes.
 export type ToWorker =
-  | { type: 'start'; files: string[]; order: number[]; counter: SharedArrayBuffer; options: Omit<ScanOptions, 'onProgress'> }
+  | { type: 'start'; files: string[]; counter: SharedArrayBuffer; options: Omit<ScanOptions, 'onProgress'> }
   | { type: 'cancel' };
 export type FromWorker =
   | { type: 'claimed'; index: number }
@@ -105,12 +105,11 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
   // own scan) to hand it out. Files are taken in input order: the caller reports results in that
   // order and holds those that come early (largest first, tried, kept every big file's results
   // in memory until the small ones before it were done).
-  const order = files.map((_, i) => i);
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const claim = (): number => {
     if (cancelled) return -1;
-    const k = Atomics.add(counter, 0, 1);
-    return k < order.length ? order[k]! : -1;
+    const index = Atomics.add(counter, 0, 1);
+    return index < files.length ? index : -1;
   };
   const workers: Worker[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -118,7 +117,7 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
     const claimed = new Map<Worker, number>();
     const cancelAll = () => {
       cancelled = true;
-      Atomics.store(counter, 0, order.length);
+      Atomics.store(counter, 0, files.length);
       for (const x of workers) x.postMessage({ type: 'cancel' } satisfies ToWorker);
     };
     const scannerDone = () => {
@@ -157,7 +156,7 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
         const index = claimed.get(w);
         if (index !== undefined) reject(new Error(`${files[index]}: scan worker stopped with exit code ${code}`));
       });
-      w.postMessage({ type: 'start', files, order, counter: counter.buffer as SharedArrayBuffer, options: scanOptions } satisfies ToWorker);
+      w.postMessage({ type: 'start', files, counter: counter.buffer as SharedArrayBuffer, options: scanOptions } satisfies ToWorker);
     }
     void (async () => {
       for (let index = claim(); index >= 0; index = claim()) {

@@ -9,12 +9,11 @@ if (!port) throw new Error('scan-worker.js runs as a worker thread of scanFiles(
 let cancelled = false;
 const send = (m: FromWorker) => port.postMessage(m);
 
-async function run(files: string[], order: number[], counter: Int32Array, options: Omit<ScanOptions, 'onProgress'>): Promise<void> {
+async function run(files: string[], counter: Int32Array, options: Omit<ScanOptions, 'onProgress'>): Promise<void> {
   for (;;) {
     if (cancelled) break;
-    const k = Atomics.add(counter, 0, 1);
-    if (k >= order.length) break;
-    const index = order[k]!;
+    const index = Atomics.add(counter, 0, 1);
+    if (index >= files.length) break;
     send({ type: 'claimed', index });
     let last = 0;
     try {
@@ -43,5 +42,5 @@ port.on('message', (m: ToWorker) => {
     cancelled = true;
     return;
   }
-  void run(m.files, m.order, new Int32Array(m.counter), m.options);
+  void run(m.files, new Int32Array(m.counter), m.options);
 });
