@@ -2,8 +2,8 @@
 // scanner runs scanFile() on whole files (its own native reader and analyzer), so the result of a
 // file is the same as a one-by-one scan; results come back in input order.
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { usableCpus } from './cpu-limit.js';
 import { Worker } from 'node:worker_threads';
 import { scanFile, ScanCancelled, type FileScan, type ScanOptions } from './scan.js';
 
@@ -40,8 +40,9 @@ export function failureOf(e: unknown): ScanFailure {
   };
 }
 
+/** One scanner per usable CPU (a container's CPU quota counts: see cpu-limit.ts). */
 export function defaultJobs(): number {
-  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+  return usableCpus();
 }
 
 // The worker script sits beside this module once compiled (dist/); from the TypeScript sources

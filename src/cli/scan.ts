@@ -40,7 +40,7 @@ export function scanCommand(y: Argv): Argv {
         .option('strict', { type: 'boolean', default: false, describe: 'a damaged part of a file is an error (exit 2)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or notes on stderr' })
         .option('backend', { choices: ['portable', 'tdh'] as const, default: 'portable' as const, describe: "reader: portable (any OS) or tdh (Windows' ETW API)" })
-        .option('jobs', { alias: 'j', type: 'number', describe: `files scanned at once, one worker thread each (default: the number of CPUs, ${defaultJobs()} here)` })
+        .option('jobs', { alias: 'j', type: 'number', describe: `files scanned at once, one worker thread each (default: the usable CPUs, container CPU quota included: ${defaultJobs()} here)` })
         .conflicts('json', 'csv') as unknown as Argv<ScanArgs>,
     async (args) => {
       const { files, missing } = expandInputs(args.inputs);
