@@ -2,7 +2,7 @@
 // Exit 2, a clear message, and nothing half-written left behind.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../support/fixtures.js';
@@ -33,6 +33,27 @@ describe('output failures', () => {
     const r = spawnSync(process.execPath, [bin, 'convert', sample, '-o', '-'], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/No space left|write/i);
+  });
+
+  it.skipIf(!mounted)('no room for the output spool in TMPDIR: exit 2, the reason, nothing printed, no temporary file left', () => {
+    // Four traces' requests (~9 KB of JSON) spilled at once into a 4 KiB file system.
+    const tiny = path.join(tmp, 'tiny');
+    const inputs = path.join(tmp, 'four');
+    mkdirSync(tiny);
+    mkdirSync(inputs);
+    for (let k = 0; k < 4; k++) symlinkSync(sample, path.join(inputs, `s${k}.etl`));
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', tiny]).status).toBe(0);
+    try {
+      const r = spawnSync(process.execPath, [bin, 'scan', inputs, '--json', '--no-auto-cab'], {
+        encoding: 'utf8', env: { ...process.env, TMPDIR: tiny, ETL_IMDS_SPOOL_BYTES: '0' },
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/cannot write the temporary file in .*tiny: ENOSPC/);
+      expect(r.stdout).toBe('');
+      expect(readdirSync(tiny)).toEqual([]);
+    } finally {
+      spawnSync('umount', [tiny]);
+    }
   });
 
   it('stdout full for the JSON of scan and info: exit 2, a one-line message (no stack trace)', () => {
