@@ -8,7 +8,7 @@
 //
 // Environment: BENCH_RUNS (default 5), BENCH_TSHARK_RUNS (3), BENCH_SKIP_2G=1, BENCH_FLEET_FILES (48).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -259,6 +259,15 @@ async function main() {
   R.fleet.bound = m.nproc / R.fleet.cpuPerWallSeq;
   log(`  identical results: ${identical}; speed-up ${R.fleet.speedup.toFixed(2)}x (at most ${R.fleet.bound.toFixed(2)}x); CPU busy ${R.fleet.cpuPerWall.toFixed(2)} of ${m.nproc} cores (--jobs 1: ${R.fleet.cpuPerWallSeq.toFixed(2)}); CPU overhead ${(100 * R.fleet.cpuOverhead).toFixed(0)} %`);
 
+  // Memory against the number of files: the same 48 traces four times over (links), one by one.
+  const many = path.join(out, 'fleet-x4');
+  rmSync(many, { recursive: true, force: true });
+  mkdirSync(many);
+  for (let r = 0; r < 4; r++) for (const f of fleet) symlinkSync(f.file, path.join(many, `r${r}-${path.basename(f.file)}`));
+  log(`\nscan <dir> memory: ${4 * fleet.length} traces (links to the ${fleet.length}), --jobs 1`);
+  R['fleetX4.seq'] = bench(`scan dir of ${4 * fleet.length} --jobs 1`, process.execPath, cli('scan', many, '--no-auto-cab', '--json', '--jobs', '1'), { runs: 1, bytes: 4 * fleetBytes });
+  rmSync(many, { recursive: true, force: true });
+
   const loadEnd = load();
   const report = results(m, R, { loadStart, loadEnd, netsh, pktmon, big });
   writeFileSync(path.join(root, 'bench', 'RESULTS.md'), report);
@@ -345,7 +354,7 @@ function results(m, R, { loadStart, loadEnd, netsh, pktmon, big }) {
     L.push('', `2 GB: info ${f0(R['big.info'].mbps)} MB/s, scan ${f0(R['big.scan'].mbps)} MB/s (found ${R['big.scan'].checked.found.v1}/${R['big.scan'].checked.found.v2}/${R['big.scan'].checked.found.token} of ${big.meta.truth.v1}/${big.meta.truth.v2}/${big.meta.truth.token}), convert ${f0(R['big.convert'].mbps)} MB/s.`, '');
   }
   L.push('### scan <dir>', '');
-  L.push(`${R.fleet.files} traces (${(R.fleet.bytes / MB).toFixed(0)} MB; netsh 128 MiB and pktmon 32 MiB): \`--jobs 1\` ${f2(R['fleet.seq'].wall)} s (CPU time / wall time ${R.fleet.cpuPerWallSeq.toFixed(2)}: one scan already overlaps the native read with the JavaScript analysis), default (${m.nproc} scanners: this thread and ${m.nproc - 1} worker thread${m.nproc === 2 ? '' : 's'}) ${f2(R['fleet.par'].wall)} s: ${R.fleet.speedup.toFixed(2)}x (the most ${m.nproc} CPUs allow: ${R.fleet.bound.toFixed(2)}x), CPU time / wall time ${R.fleet.cpuPerWall.toFixed(2)} (of ${m.nproc}), CPU time ${f2(R['fleet.par'].cpu)} s vs ${f2(R['fleet.seq'].cpu)} s one by one. Serial parts: Node and CLI start-up (${f2(R.startup.wall)} s), writing the output. Peak RSS ${mib(R['fleet.seq'].rss)} MiB (--jobs 1), ${mib(R['fleet.par'].rss)} MiB (${m.nproc} scanners: one V8 heap each). JSON output identical: ${R.fleet.identical ? 'yes' : 'NO'}.`, '');
+  L.push(`${R.fleet.files} traces (${(R.fleet.bytes / MB).toFixed(0)} MB; netsh 128 MiB and pktmon 32 MiB): \`--jobs 1\` ${f2(R['fleet.seq'].wall)} s (CPU time / wall time ${R.fleet.cpuPerWallSeq.toFixed(2)}: one scan already overlaps the native read with the JavaScript analysis), default (${m.nproc} scanners: this thread and ${m.nproc - 1} worker thread${m.nproc === 2 ? '' : 's'}) ${f2(R['fleet.par'].wall)} s: ${R.fleet.speedup.toFixed(2)}x (the most ${m.nproc} CPUs allow: ${R.fleet.bound.toFixed(2)}x), CPU time / wall time ${R.fleet.cpuPerWall.toFixed(2)} (of ${m.nproc}), CPU time ${f2(R['fleet.par'].cpu)} s vs ${f2(R['fleet.seq'].cpu)} s one by one. Serial parts: Node and CLI start-up (${f2(R.startup.wall)} s), writing the output. Peak RSS ${mib(R['fleet.seq'].rss)} MiB (--jobs 1), ${mib(R['fleet.par'].rss)} MiB (${m.nproc} scanners: one V8 heap each); the same traces four times over (${4 * R.fleet.files} files, ${(4 * R.fleet.bytes / MB).toFixed(0)} MB) with --jobs 1: ${mib(R['fleetX4.seq'].rss)} MiB, ${f2(R['fleetX4.seq'].wall)} s (results are spooled as each file is reported; only the per-process summaries stay in memory). JSON output identical: ${R.fleet.identical ? 'yes' : 'NO'}.`, '');
   L.push('## Targets', '', '| target | measured | |', '|---|---|---|');
   for (const [t, v, ok] of targets(R, m)) L.push(`| ${t} | ${v} | ${ok ? 'met' : '**not met**'} |`);
   L.push('');
