@@ -52,28 +52,33 @@ const std::vector<int32_t> kIpKnown = {0, 2, 4};
 const std::vector<std::string> kMacNames = {"ComponentId", "Type", "Size", "Value"};
 const std::vector<int32_t> kMacKnown = {0, 2, 4, 8};
 
-#if defined(__GNUC__)
-std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
-#endif
-std::string fmt(const char* f, ...) {
+// printf into `s` (at most 511 characters: these are short fields and messages).
+void vappendf(std::string& s, const char* f, va_list ap) {
   char buf[512];
-  va_list ap;
-  va_start(ap, f);
   int n = vsnprintf(buf, sizeof buf, f, ap);
-  va_end(ap);
-  return std::string(buf, n < 0 ? 0 : std::min<size_t>(size_t(n), sizeof buf - 1));
+  if (n > 0) s.append(buf, std::min<size_t>(size_t(n), sizeof buf - 1));
 }
 
 #if defined(__GNUC__)
 void appendf(std::string& s, const char* f, ...) __attribute__((format(printf, 2, 3)));
 #endif
 void appendf(std::string& s, const char* f, ...) {
-  char buf[512];
   va_list ap;
   va_start(ap, f);
-  int n = vsnprintf(buf, sizeof buf, f, ap);
+  vappendf(s, f, ap);
   va_end(ap);
-  if (n > 0) s.append(buf, std::min<size_t>(size_t(n), sizeof buf - 1));
+}
+
+#if defined(__GNUC__)
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+#endif
+std::string fmt(const char* f, ...) {
+  std::string s;
+  va_list ap;
+  va_start(ap, f);
+  vappendf(s, f, ap);
+  va_end(ap);
+  return s;
 }
 
 const char* dirTagName(uint16_t d) {
@@ -133,19 +138,6 @@ const char* sourceName(Source s) {
   return "?";
 }
 
-namespace {
-bool sameKey(const InterfaceKey& a, const InterfaceKey& b) {
-  return a.source == b.source && a.lowerIfIndex == b.lowerIfIndex && a.vlanId == b.vlanId &&
-         a.sourcePortId == b.sourcePortId && a.componentId == b.componentId && a.linkType == b.linkType &&
-         a.routingDomainId == b.routingDomainId && a.userName == b.userName;
-}
-}  // namespace
-
-bool InterfaceKey::operator<(const InterfaceKey& o) const {
-  return std::tie(source, lowerIfIndex, vlanId, sourcePortId, componentId, linkType, routingDomainId, userName) <
-         std::tie(o.source, o.lowerIfIndex, o.vlanId, o.sourcePortId, o.componentId, o.linkType, o.routingDomainId,
-                  o.userName);
-}
 
 bool readUtf16z(const uint8_t* p, size_t avail, std::string& out, size_t* used) {
   out.clear();
@@ -258,7 +250,7 @@ void PacketExtractor::feed(const etl::EventRecord& rec) {
 Interface* PacketExtractor::findOrCreate(const InterfaceKey& key, uint16_t linkType, uint32_t miniport,
                                          const etl::EventRecord& rec) {
   Interface* found = nullptr;
-  if (lastIface_ && sameKey(lastIface_->key, key)) {
+  if (lastIface_ && lastIface_->key == key) {
     found = lastIface_;
   } else {
     auto it = byKey_.find(key);

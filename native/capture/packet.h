@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include "etl/guid.h"
 
 namespace capture {
@@ -45,7 +46,12 @@ struct InterfaceKey {
   uint16_t linkType = 0;         // pktmon only (a component may carry two media)
   std::string routingDomainId;   // ndiswan
   std::string userName;          // ndiswan
-  bool operator<(const InterfaceKey& o) const;
+  // Every field, for ordering (the interface map) and equality (the last-interface check).
+  auto fields() const {
+    return std::tie(source, lowerIfIndex, vlanId, sourcePortId, componentId, linkType, routingDomainId, userName);
+  }
+  bool operator<(const InterfaceKey& o) const { return fields() < o.fields(); }
+  bool operator==(const InterfaceKey& o) const { return fields() == o.fields(); }
 };
 
 struct Interface {

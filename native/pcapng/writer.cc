@@ -115,7 +115,7 @@ namespace {
 // the options, end-of-options and the trailing block length.
 constexpr size_t kEpbHead = 28;
 
-uint32_t padOf(uint32_t n);
+uint32_t padOf(uint32_t n) { return (4 - n % 4) % 4; }
 
 void epbTail(const PacketInfo& p, std::vector<uint8_t>& t) {
   // Sized first, then stored through a pointer: one resize per packet.
@@ -143,8 +143,6 @@ void epbTail(const PacketInfo& p, std::vector<uint8_t>& t) {
   le(w, 0, 4);      // opt_endofopt
   le(w + 4, 0, 4);  // trailing length, set by epbHead
 }
-
-uint32_t padOf(uint32_t n) { return (4 - n % 4) % 4; }
 
 void epbHead(const PacketInfo& p, std::vector<uint8_t>& tail, uint8_t* h) {
   uint32_t total = uint32_t(kEpbHead + p.capturedLength + padOf(p.capturedLength) + tail.size());
