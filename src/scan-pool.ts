@@ -40,6 +40,15 @@ export function failureOf(e: unknown): ScanFailure {
   };
 }
 
+/** scanFile() of one file, its failure (if any) in a form that crosses threads. */
+export async function scanOutcome(file: string, options: Omit<ScanOptions, 'onProgress'>, onProgress: ScanOptions['onProgress']): Promise<ScanOutcome> {
+  try {
+    return { ok: true, scan: await scanFile(file, { ...options, onProgress }) };
+  } catch (e) {
+    return { ok: false, error: failureOf(e) };
+  }
+}
+
 /** One scanner per usable CPU (a container's CPU quota counts: see cpu-limit.ts). */
 export function defaultJobs(): number {
   return usableCpus();
@@ -77,30 +86,6 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
     else outcomes[i] = o;
   };
 
-  if (jobs === 1 || !workersAvailable()) {
-    for (let i = 0; i < files.length; i++) {
-      if (cancelled) {
-        settle(i, { ok: false, error: { message: 'scan cancelled', kind: 'cancelled' } });
-        continue;
-      }
-      try {
-        const scan = await scanFile(files[i]!, {
-          ...scanOptions,
-          onProgress: (done, total) => {
-            if (onProgress?.(i, done, total) === false) cancelled = true;
-            return !cancelled;
-          },
-        });
-        settle(i, { ok: true, scan });
-      } catch (e) {
-        const f = failureOf(e);
-        if (f.kind === 'cancelled') cancelled = true;
-        settle(i, { ok: false, error: f });
-      }
-    }
-    return outcomes;
-  }
-
   // Scanners claim the next file themselves from a counter shared by all threads: a worker that
   // finishes a file starts the next one at once, without waiting for this thread (busy with its
   // own scan) to hand it out. Files are taken in input order: the caller reports results in that
@@ -132,9 +117,11 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
       settle(i, o);
     };
     // This thread is one of the `jobs` scanners (it would only wait otherwise): one worker fewer
-    // to start, and one JIT warm-up fewer.
-    scanning = jobs;
-    for (let k = 0; k < jobs - 1; k++) {
+    // to start, and one JIT warm-up fewer. With --jobs 1, or without the compiled worker script
+    // (tests run from the sources), it is the only one.
+    const workerCount = workersAvailable() ? jobs - 1 : 0;
+    scanning = workerCount + 1;
+    for (let k = 0; k < workerCount; k++) {
       // A worker's young generation may grow to 48 MiB by default (V8's sizing for a whole
       // process); a scanner's garbage is short-lived batch objects, and 12 MiB costs it no speed
       // (48 traces: 1.64 s either way) but keeps about 20 MiB per worker off the peak RSS.
@@ -161,19 +148,10 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
     }
     void (async () => {
       for (let index = claim(); index >= 0; index = claim()) {
-        let outcome: ScanOutcome;
-        try {
-          const scan = await scanFile(files[index]!, {
-            ...scanOptions,
-            onProgress: (done, total) => {
-              if (onProgress?.(index, done, total) === false && !cancelled) cancelAll();
-              return !cancelled;
-            },
-          });
-          outcome = { ok: true, scan };
-        } catch (e) {
-          outcome = { ok: false, error: failureOf(e) };
-        }
+        const outcome = await scanOutcome(files[index]!, scanOptions, (done, total) => {
+          if (onProgress?.(index, done, total) === false && !cancelled) cancelAll();
+          return !cancelled;
+        });
         settleOne(index, outcome);
       }
       scannerDone();

@@ -1,8 +1,8 @@
 // Worker thread of scanFiles() (scan-pool.ts): claims files from the shared counter and scans
 // them one at a time until none are left.
 import { parentPort } from 'node:worker_threads';
-import { scanFile, type ScanOptions } from './scan.js';
-import { failureOf, type FromWorker, type ToWorker } from './scan-pool.js';
+import type { ScanOptions } from './scan.js';
+import { scanOutcome, type FromWorker, type ToWorker } from './scan-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('scan-worker.js runs as a worker thread of scanFiles()');
@@ -16,23 +16,16 @@ async function run(files: string[], counter: Int32Array, options: Omit<ScanOptio
     if (index >= files.length) break;
     send({ type: 'claimed', index });
     let last = 0;
-    try {
-      const scan = await scanFile(files[index]!, {
-        ...options,
-        onProgress: (done, total) => {
-          // Progress is for a human: a few messages a second are plenty.
-          const now = Date.now();
-          if (now - last >= 100 || done >= total) {
-            last = now;
-            send({ type: 'progress', index, done, total });
-          }
-          return !cancelled;
-        },
-      });
-      send({ type: 'outcome', index, outcome: { ok: true, scan } });
-    } catch (e) {
-      send({ type: 'outcome', index, outcome: { ok: false, error: failureOf(e) } });
-    }
+    const outcome = await scanOutcome(files[index]!, options, (done, total) => {
+      // Progress is for a human: a few messages a second are plenty.
+      const now = Date.now();
+      if (now - last >= 100 || done >= total) {
+        last = now;
+        send({ type: 'progress', index, done, total });
+      }
+      return !cancelled;
+    });
+    send({ type: 'outcome', index, outcome });
   }
   send({ type: 'finished' });
 }
