@@ -107,38 +107,25 @@ const median = (xs) => {
  * Median wall time of `runs` runs after one untimed warm-up; peak RSS is the largest seen.
  * `before` runs ahead of every run (untimed), e.g. to remove the previous output.
  */
-function bench(label, cmd, args, { runs = RUNS, before, check, bytes } = {}) {
-  before?.();
-  // Only a checked run keeps its output (a conversion to stdout would not fit in memory).
-  const warm = timed(cmd, args, { stdout: check ? 'pipe' : 'ignore' });
-  if (warm.code !== 0 && !check) throw new Error(`${label}: exit ${warm.code}\n${warm.stderr}`);
-  const checked = check ? check(warm) : undefined;
-  const walls = [];
-  const cpus = [];
-  let rss = warm.rss;
-  for (let i = 0; i < runs; i++) {
-    before?.();
-    const r = timed(cmd, args, { stdout: 'ignore' });
-    if (r.code !== warm.code) throw new Error(`${label}: exit ${r.code} (warm-up: ${warm.code})\n${r.stderr}`);
-    walls.push(r.wall);
-    cpus.push(r.cpu);
-    rss = Math.max(rss, r.rss);
-  }
-  const wall = median(walls);
-  const res = { label, wall, walls, cpu: median(cpus), rss, bytes, mbps: bytes ? bytes / MB / wall : undefined, checked };
-  log(`  ${label.padEnd(44)} ${wall.toFixed(3)} s  ${res.mbps ? res.mbps.toFixed(0).padStart(5) + ' MB/s' : ''}  peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB  [${walls.map((w) => w.toFixed(2)).join(' ')}]`);
-  return res;
+function bench(label, cmd, args, opts = {}) {
+  return benchAlternating([[label, cmd, args]], opts)[0];
 }
 
-/** Two commands measured in alternation (a, b, a, b, ...); results as bench() gives them. */
-function benchPair(a, b, { runs = RUNS, check, bytes } = {}) {
-  const sides = [a, b].map(([label, cmd, args]) => {
+/**
+ * Commands measured in alternation (a, b, a, b, ...), so that a change of load on a shared
+ * machine falls on all alike; one result per command, as bench() gives it.
+ */
+function benchAlternating(commands, { runs = RUNS, before, check, bytes } = {}) {
+  const sides = commands.map(([label, cmd, args]) => {
+    before?.();
+    // Only a checked run keeps its output (a conversion to stdout would not fit in memory).
     const warm = timed(cmd, args, { stdout: check ? 'pipe' : 'ignore' });
     if (warm.code !== 0 && !check) throw new Error(`${label}: exit ${warm.code}\n${warm.stderr}`);
     return { label, cmd, args, warm, walls: [], cpus: [], rss: warm.rss, checked: check ? check(warm) : undefined };
   });
   for (let i = 0; i < runs; i++) {
     for (const x of sides) {
+      before?.();
       const r = timed(x.cmd, x.args, { stdout: 'ignore' });
       if (r.code !== x.warm.code) throw new Error(`${x.label}: exit ${r.code} (warm-up: ${x.warm.code})\n${r.stderr}`);
       x.walls.push(r.wall);
@@ -152,6 +139,15 @@ function benchPair(a, b, { runs = RUNS, check, bytes } = {}) {
     log(`  ${x.label.padEnd(44)} ${wall.toFixed(3)} s  ${res.mbps ? res.mbps.toFixed(0).padStart(5) + ' MB/s' : ''}  peak RSS ${(x.rss / 2 ** 20).toFixed(0)} MiB  [${x.walls.map((w) => w.toFixed(2)).join(' ')}]`);
     return res;
   });
+}
+
+/** A fresh folder in bench/out holding `copies` links to each trace. */
+function linkDir(name, traces, copies) {
+  const dir = path.join(out, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  for (let r = 0; r < copies; r++) for (const t of traces) symlinkSync(t.file, path.join(dir, `${copies > 1 ? `r${r}-` : ''}${path.basename(t.file)}`));
+  return dir;
 }
 
 const cli = (...a) => [bin, ...a];
@@ -241,12 +237,14 @@ async function main() {
 
   log(`\nscan <dir>: ${fleet.length} traces (netsh and pktmon)`);
   const fleetBytes = fleet.reduce((n, f) => n + statSync(f.file).size, 0);
-  // The two are compared with each other: their runs alternate, so that a change of load on a
-  // shared machine falls on both alike.
-  [R['fleet.seq'], R['fleet.par']] = benchPair(
-    ['scan dir --jobs 1', process.execPath, cli('scan', fleetDir, '--no-auto-cab', '--json', '--jobs', '1')],
-    [`scan dir (default: ${m.nproc} jobs)`, process.execPath, cli('scan', fleetDir, '--no-auto-cab', '--json')],
-    { runs: 5, bytes: fleetBytes, check: (r) => r.stdout });
+  // The scanned folder holds links to exactly this fleet's traces (fleet/ keeps every trace ever
+  // generated, so a smaller BENCH_FLEET_FILES would otherwise still scan them all).
+  const scanDir = linkDir('fleet-scan', fleet, 1);
+  // The two are compared with each other, so their runs alternate.
+  [R['fleet.seq'], R['fleet.par']] = benchAlternating([
+    ['scan dir --jobs 1', process.execPath, cli('scan', scanDir, '--no-auto-cab', '--json', '--jobs', '1')],
+    [`scan dir (default: ${m.nproc} jobs)`, process.execPath, cli('scan', scanDir, '--no-auto-cab', '--json')],
+  ], { runs: 5, bytes: fleetBytes, check: (r) => r.stdout });
   const identical = R['fleet.seq'].checked === R['fleet.par'].checked;
   R['fleet.seq'].checked = R['fleet.par'].checked = undefined;
   R.fleet = {
@@ -260,13 +258,11 @@ async function main() {
   log(`  identical results: ${identical}; speed-up ${R.fleet.speedup.toFixed(2)}x (at most ${R.fleet.bound.toFixed(2)}x); CPU busy ${R.fleet.cpuPerWall.toFixed(2)} of ${m.nproc} cores (--jobs 1: ${R.fleet.cpuPerWallSeq.toFixed(2)}); CPU overhead ${(100 * R.fleet.cpuOverhead).toFixed(0)} %`);
 
   // Memory against the number of files: the same 48 traces four times over (links), one by one.
-  const many = path.join(out, 'fleet-x4');
-  rmSync(many, { recursive: true, force: true });
-  mkdirSync(many);
-  for (let r = 0; r < 4; r++) for (const f of fleet) symlinkSync(f.file, path.join(many, `r${r}-${path.basename(f.file)}`));
+  const many = linkDir('fleet-x4', fleet, 4);
   log(`\nscan <dir> memory: ${4 * fleet.length} traces (links to the ${fleet.length}), --jobs 1`);
   R['fleetX4.seq'] = bench(`scan dir of ${4 * fleet.length} --jobs 1`, process.execPath, cli('scan', many, '--no-auto-cab', '--json', '--jobs', '1'), { runs: 1, bytes: 4 * fleetBytes });
   rmSync(many, { recursive: true, force: true });
+  rmSync(scanDir, { recursive: true, force: true });
 
   const loadEnd = load();
   const report = results(m, R, { loadStart, loadEnd, netsh, pktmon, big });
