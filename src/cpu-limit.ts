@@ -41,12 +41,11 @@ export function cgroupCpuLimit(root = '/'): number | undefined {
       for (const mount of ['cpu,cpuacct', 'cpuacct,cpu', 'cpu']) {
         for (const dir of ancestors(where)) {
           const base = path.join(root, 'sys', 'fs', 'cgroup', mount, dir);
-          const q = Number(read(path.join(base, 'cpu.cfs_quota_us'))?.trim());
-          const p = Number(read(path.join(base, 'cpu.cfs_period_us'))?.trim());
-          if (Number.isFinite(q) && Number.isFinite(p) && q > 0) quotas.push([q, p]);
+          quotas.push([Number(read(path.join(base, 'cpu.cfs_quota_us'))), Number(read(path.join(base, 'cpu.cfs_period_us')))]);
         }
       }
     }
+    // Missing files and "no quota" (-1, max) read as NaN or a negative number: skipped.
     for (const [q, p] of quotas) if (Number.isFinite(q) && Number.isFinite(p) && q > 0 && p > 0) limit = Math.min(limit, q / p);
   }
   return Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : undefined;

@@ -27,10 +27,6 @@ export class Spool {
 
   constructor(private limit = defaultLimit()) {}
 
-  get size(): number {
-    return this.fd === null ? this.memBytes : this.fileBytes;
-  }
-
   write(text: string): void {
     if (this.fd === null) {
       this.parts.push(text);
