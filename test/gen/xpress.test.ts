@@ -9,6 +9,19 @@ import { xpressDecode } from './reference.js';
 const root = join(import.meta.dirname, '..', '..');
 const shared = join(root, '..', 'shared', 'fixtures');
 
+/** Compressed buffers of an .etl, walked by their headers: [stream, decompressed size]. */
+function compressedBuffers(file: string): [Buffer, number][] {
+  const d = readFileSync(file);
+  const out: [Buffer, number][] = [];
+  for (let pos = 0; pos + 0x48 <= d.length; ) {
+    const size = d.readUInt32LE(pos);
+    if (size < 0x48) break;
+    if (d.readUInt16LE(pos + 0x34) & 0x40) out.push([d.subarray(pos + 0x48, pos + size), d.readUInt32LE(pos + 0x30) - 0x48]);
+    pos += size;
+  }
+  return out;
+}
+
 function cases(): [string, Buffer][] {
   const rng = new Rng(42);
   const text = Buffer.from('GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n'.repeat(50));
@@ -48,18 +61,9 @@ describe('XPRESS (MS-XCA plain LZ77) encoder', () => {
   it('the reference decoder reads the real compressed buffers of demikernel PktMon.etl', (ctx) => {
     const f = join(shared, 'pktmon', 'demikernel', 'PktMon.etl');
     if (!existsSync(f)) ctx.skip(`${f} absent`);
-    const d = readFileSync(f);
-    let pos = 0; let n = 0;
-    while (pos + 0x48 <= d.length) {
-      const size = d.readUInt32LE(pos);
-      if (d.readUInt16LE(pos + 0x34) & 0x40) {
-        const out = xpressDecode(d.subarray(pos + 0x48, pos + size), d.readUInt32LE(pos + 0x30) - 0x48);
-        expect(out[3]).toBe(0xc0);
-        n++;
-      }
-      pos += size;
-    }
-    expect(n).toBe(2);
+    const bufs = compressedBuffers(f);
+    for (const [src, size] of bufs) expect(xpressDecode(src, size)[3]).toBe(0xc0);
+    expect(bufs.length).toBe(2);
   });
 
   it('the native reader decompresses what the encoder writes', () => {
@@ -84,19 +88,6 @@ function outcome(f: () => Uint8Array): { ok: true; data: Buffer } | { ok: false 
 }
 
 describe('native XPRESS decoder = reference decoder', () => {
-  /** Compressed buffers of an .etl: [stream, decompressed size]. */
-  function compressedBuffers(file: string): [Buffer, number][] {
-    const d = readFileSync(file);
-    const out: [Buffer, number][] = [];
-    for (let pos = 0; pos + 0x48 <= d.length; ) {
-      const size = d.readUInt32LE(pos);
-      if (size < 0x48) break;
-      if (d.readUInt16LE(pos + 0x34) & 0x40) out.push([d.subarray(pos + 0x48, pos + size), d.readUInt32LE(pos + 0x30) - 0x48]);
-      pos += size;
-    }
-    return out;
-  }
-
   it('on every compressed buffer of the real pktmon captures', (ctx) => {
     const dir = join(shared, 'pktmon');
     if (!existsSync(dir)) ctx.skip(`${dir} absent`);
