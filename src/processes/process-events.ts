@@ -36,6 +36,8 @@ export interface ProcessEventInfo {
   exitTime?: bigint;
   uniqueProcessKey?: bigint;
   sequenceNumber?: bigint;
+  /** Kernel-Process ParentProcessSequenceNumber (v3 and later): names the parent across PID reuse. */
+  parentSequenceNumber?: bigint;
 }
 
 /** MOF opcodes of the Process class that we decode. */
@@ -112,7 +114,7 @@ function decodeStart(r: PayloadReader, version: number, kind: ProcessEventKind):
     info.sequenceNumber = r.u64('ProcessSequenceNumber');
     info.createTime = r.u64('CreateTime');
     info.parentPid = r.u32('ParentProcessID');
-    r.u64('ParentProcessSequenceNumber');
+    info.parentSequenceNumber = r.u64('ParentProcessSequenceNumber');
     info.sessionId = r.u32('SessionID');
     r.u32('Flags');
     r.u32('ProcessTokenElevationType');
