@@ -284,7 +284,7 @@ function processColumns(multi: boolean): ColumnSpec[] {
   return [
     ...(multi ? [{ head: 'File', min: 12, comfortable: 24 }] : []),
     { head: 'PID', right: true },
-    { head: 'Image', min: 10, comfortable: 16 },
+    { head: 'Image', min: 10, comfortable: 24 },
     { head: 'Services', drop: 13, min: 8, comfortable: 16 },
     { head: 'v1', right: true },
     { head: 'v2', right: true, drop: 1 },
@@ -297,7 +297,7 @@ function processColumns(multi: boolean): ColumnSpec[] {
     { head: 'How sure', drop: 11, min: 8 },
     { head: 'User', drop: 9, min: 8, comfortable: 16 },
     { head: 'Parent', drop: 10, min: 10, comfortable: 24 },
-    { head: 'Command line', drop: 2, min: 16, comfortable: 48 },
+    { head: 'Command line', drop: 2, min: 16, comfortable: 40 },
   ];
 }
 
@@ -328,7 +328,7 @@ function requestColumns(multi: boolean): ColumnSpec[] {
     ...(multi ? [{ head: 'File', min: 12, comfortable: 24 }] : []),
     { head: 'Time' },
     { head: 'PID', right: true },
-    { head: 'Image', min: 10, comfortable: 16 },
+    { head: 'Image', min: 10, comfortable: 24 },
     { head: 'Class' },
     { head: 'Method', drop: 5 },
     { head: 'Path', min: 16, comfortable: 40 },

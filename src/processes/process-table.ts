@@ -94,6 +94,8 @@ type Observation =
   | { t: bigint; seq: number; type: 'service'; info: ServiceConfigInfo };
 
 const MAX_PROBLEMS = 1000;
+/** Two start events of one PID and image this close (100 ns units) are one process start. */
+const SAME_START = 10_000_000n;
 
 export class ProcessTable {
   private readonly observations = new Map<number, Observation[]>();
@@ -425,6 +427,13 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
     const createTime = validTime(info.createTime);
     switch (info.kind) {
       case 'start': {
+        // The same start seen twice: two traces of the same machine (scan --with) each log it,
+        // the kernel's Process class and Microsoft-Windows-Kernel-Process alike. A PID is only
+        // taken again after its holder exits, which would have ended `cur`.
+        if (cur && cur.startSeen && cur.begin !== undefined && sameImage(cur.image, info.image) && t - cur.begin <= SAME_START && cur.begin - t <= SAME_START) {
+          enrich(cur, info, t, obs.seq);
+          break;
+        }
         // A new process with this PID means the old holder is gone. The event
         // time, not the payload's CreateTime, bounds it: payload FILETIMEs come
         // from the system clock, event times from the session clock that packet
