@@ -2,20 +2,20 @@
 // real-client captures (fixtures/imds). Written three ways by the callers of this module: a netsh
 // and a pktmon capture with Microsoft-Windows-Kernel-Process events, and a kernel process trace
 // (WPR-style, kernel Process events with command lines and accounts) taken beside them. It has:
-// - curl.exe five processes deep (svchost/Schedule > cmd > powershell > curl), whose chain ends at
-//   an smss.exe that exited before the capture, as on every Windows machine;
+// - curl.exe five processes deep (services > svchost/Schedule > cmd > powershell > curl), whose
+//   chain ends at an smss.exe that exited before the capture, as on every Windows machine; the
+//   PowerShell above it calls IMDS too, with a -EncodedCommand line over 1,000 characters;
 // - PID 5000 used twice: python.exe (under NETWORK SERVICE) starts and exits between two calls of
 //   the SSM agent, then node.exe takes the PID;
-// - command lines with Japanese and accented characters, and a PowerShell -EncodedCommand line
-//   over 1,000 characters;
+// - command lines with Japanese and accented characters;
 // - a user process whose parent (userinit.exe) exited before the capture.
 
 import { join } from 'node:path';
-import { backgroundTraffic, loadCapture, mergeByTime, placeCapture, placedTruth, take, type PlaceOptions } from './imds.js';
+import { backgroundTraffic, captureTcpipEvents, loadCapture, mergeByTime, placeCapture, placedTruth, take, type PidMode, type PlaceOptions } from './imds.js';
 import type { TruthRequest } from './capture.js';
 import { Rng } from './bytes.js';
 import { FILETIME_SECOND, type GenPacket } from './packet.js';
-import { fileName, type GenProcess } from './providers.js';
+import { fileName, type GenProcess, type GenTcpipEvent } from './providers.js';
 
 export interface ScenarioProcess extends GenProcess {
   /** Set for every process: the kernel writes it, and the tests expect it. */
@@ -33,8 +33,17 @@ export interface CallerScenario {
   /** PIDs that exited before the capture (parents only). */
   exitedBefore: { pid: number; image: string }[];
   packets: GenPacket[];
-  /** The requests, with the PID that made them. */
-  truth: TruthRequest[];
+  /** The requests, with the PID and the image of the process that made them. */
+  truth: (TruthRequest & { image: string })[];
+  /** Microsoft-Windows-TCPIP TcpConnectTcbComplete for every IMDS connection (its owner's PID). */
+  tcpipEvents: GenTcpipEvent[];
+}
+
+export interface CallerScenarioOptions {
+  /** FILETIME the capture starts at (default 2024-06-02T20:00:00Z). */
+  start?: bigint;
+  /** Which packets carry the caller's PID (default 'packet'; 'none': only TCPIP events can tell). */
+  pidMode?: PidMode;
 }
 
 const DEFAULT_SCENARIO_START = 133_618_320_000_000_000n; // 2024-06-02T20:00:00Z
@@ -54,7 +63,9 @@ function encodedCommand(): string {
   return 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ' + Buffer.from(script, 'utf16le').toString('base64');
 }
 
-export function callerScenario(repoRoot: string, start = DEFAULT_SCENARIO_START): CallerScenario {
+export function callerScenario(repoRoot: string, options: CallerScenarioOptions = {}): CallerScenario {
+  const start = options.start ?? DEFAULT_SCENARIO_START;
+  const pidMode = options.pidMode ?? 'packet';
   const t = (s: number) => start + BigInt(Math.round(s * 1e7));
   const bootTime = start - 3n * 86_400n * FILETIME_SECOND;
   const boot = (s: number) => bootTime + BigInt(s) * FILETIME_SECOND;
@@ -85,18 +96,20 @@ export function callerScenario(repoRoot: string, start = DEFAULT_SCENARIO_START)
   const exitedBefore = [{ pid: 412, image: 'smss.exe' }, { pid: 2300, image: 'userinit.exe' }];
 
   const capture = (name: string) => loadCapture(join(repoRoot, 'fixtures', 'imds', `${name}.json`));
-  const placed: { name: string; o: PlaceOptions }[] = [
-    { name: 'curl-v1', o: { start: t(1.0), cpu: 0, pid: () => 4200, portOffset: 100 } },
-    { name: 'botocore-v2', o: { start: t(1.5), cpu: 1, pid: () => 2900, portOffset: 200 } },
-    { name: 'botocore-v1-fallback', o: { start: t(3.0), cpu: 0, pid: () => 5000, portOffset: 300 } },
-    { name: 'botocore-v2', o: { start: t(5.0), cpu: 1, pid: () => 2900, portOffset: 400 } },
-    { name: 'sdk-js-v2', o: { start: t(7.0), cpu: 0, pid: () => 5000, portOffset: 500 } },
+  const placed: { name: string; image: string; o: PlaceOptions }[] = [
+    { name: 'raw-keepalive', image: 'powershell.exe', o: { start: t(0.8), cpu: 1, pid: () => 3104, portOffset: 50, pidMode } },
+    { name: 'curl-v1', image: 'curl.exe', o: { start: t(1.0), cpu: 0, pid: () => 4200, portOffset: 100, pidMode } },
+    { name: 'botocore-v2', image: 'amazon-ssm-agent.exe', o: { start: t(1.5), cpu: 1, pid: () => 2900, portOffset: 200, pidMode } },
+    { name: 'botocore-v1-fallback', image: 'python.exe', o: { start: t(3.0), cpu: 0, pid: () => 5000, portOffset: 300, pidMode } },
+    { name: 'botocore-v2', image: 'amazon-ssm-agent.exe', o: { start: t(5.0), cpu: 1, pid: () => 2900, portOffset: 400, pidMode } },
+    { name: 'sdk-js-v2', image: 'node.exe', o: { start: t(7.0), cpu: 0, pid: () => 5000, portOffset: 500, pidMode } },
   ];
   const streams = placed.map(({ name, o }) => placeCapture(capture(name), o));
   const bg = take(backgroundTraffic({ start: t(0.1), rng: new Rng(15), cpus: 2, pids: [1020, 2900], gap: 40000 }), { maxPackets: 200 });
   const packets = [...mergeByTime(...streams, bg)];
-  const truth = placed.flatMap(({ name, o }) => placedTruth(capture(name), o));
-  return { start, end: t(9), bootTime, processes, exitedBefore, packets, truth };
+  const truth = placed.flatMap(({ name, image, o }) => placedTruth(capture(name), o).map((r) => ({ ...r, image })));
+  const tcpipEvents = placed.flatMap(({ name, o }) => captureTcpipEvents(capture(name), o)).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  return { start, end: t(9), bootTime, processes, exitedBefore, packets, truth, tcpipEvents };
 }
 
 /** The image file name of a scenario process, as scan names it. */

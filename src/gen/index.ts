@@ -11,7 +11,7 @@ export type { GenProcess, GenTcpipEvent, TcpipKind } from './providers.js';
 export { NDIS_PACKETCAPTURE, NDIS_WAN, PKTMON, KERNEL_PROCESS, KERNEL_PROCESS_CLASS, TCPIP, NdisKeyword } from './providers.js';
 export { writeKernelEtl } from './kernel.js';
 export { callerScenario, scenarioImage, SCENARIO_USER } from './callers.js';
-export type { CallerScenario, ScenarioProcess } from './callers.js';
+export type { CallerScenario, CallerScenarioOptions, ScenarioProcess } from './callers.js';
 export type { KernelTraceOptions } from './kernel.js';
 export { xpressCompress } from './xpress.js';
 export { EtlWriter } from './etl.js';

@@ -129,9 +129,16 @@ export function latin1(bytes: Uint8Array): string {
   return s;
 }
 
-const utf16Decoder = new TextDecoder('utf-16le');
+/**
+ * UTF-16LE code units as they are, unpaired surrogates included (a decoder would replace those
+ * with U+FFFD): a command line is whatever its process was given, and JSON must give it back.
+ */
 export function utf16le(bytes: Uint8Array): string {
-  return utf16Decoder.decode(bytes);
+  const units = new Uint16Array(bytes.length >> 1);
+  for (let i = 0; i < units.length; i++) units[i] = bytes[2 * i]! | (bytes[2 * i + 1]! << 8);
+  let s = '';
+  for (let i = 0; i < units.length; i += 4096) s += String.fromCharCode(...units.subarray(i, i + 4096));
+  return s;
 }
 
 /** Last path component of a Windows (or NT device) path. */
