@@ -94,7 +94,7 @@ export class ScanOutput {
     if (json) {
       // Built with empty arrays, which the spooled items then fill: the same text as
       // JSON.stringify(document, null, 2) of the whole document.
-      const head = JSON.stringify({ files: this.fileEntries, summary: this.summary, processes: [], requests: [] }, null, 2);
+      const head = jsonText({ files: this.fileEntries, summary: this.summary, processes: [], requests: [] });
       await writeOut(head.slice(0, head.lastIndexOf('"processes": []')) + '"processes": ');
       await this.jsonArray(this.processes);
       await writeOut(',\n  "requests": ');
@@ -133,7 +133,7 @@ export class ScanOutput {
   }
 
   private jsonItem(rows: SpooledRows, value: unknown): void {
-    rows.spool.write((rows.count ? ',\n' : '') + indent(JSON.stringify(value, null, 2), '    '));
+    rows.spool.write((rows.count ? ',\n' : '') + indent(jsonText(value), '    '));
     rows.count++;
   }
 
@@ -226,6 +226,16 @@ function processJson(p: ScanProcess) {
 function requestJson(r: ScanRequest) {
   const { fileTime: _ft, ...rest } = r;
   return rest;
+}
+
+/**
+ * JSON.stringify's text with every character a terminal or a bidirectional display would act on
+ * written as a \u escape too (JSON.stringify escapes only C0 controls and unpaired surrogates):
+ * DEL, C1 controls, bidirectional and zero-width characters. Such characters only ever occur
+ * inside strings, and JSON.parse gives the very same string back.
+ */
+function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A JSON value's text placed at a deeper level of an indented document. */
