@@ -30,7 +30,7 @@ export function wellKnownAccount(sid: string): string | null {
   if (m) return `DWM-${m[1]}`;
   m = /^S-1-5-96-0-(\d+)$/.exec(sid);
   if (m) return `UMFD-${m[1]}`;
-  if (/^S-1-5-21-\d+-\d+-\d+-500$/.test(sid)) return 'Administrator (built-in)';
+  if (/^S-1-5-21-\d+-\d+-\d+-500$/.test(sid)) return 'built-in Administrator';
   return null;
 }
 

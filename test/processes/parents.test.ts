@@ -150,7 +150,7 @@ describe('parents on decoded process facts', () => {
 
   it('well-known accounts are named, others kept as SIDs', () => {
     expect(['S-1-5-18', 'S-1-5-19', 'S-1-5-20', 'S-1-5-90-0-2', 'S-1-5-96-0-1', 'S-1-5-21-1-2-3-500', 'S-1-5-21-1-2-3-1001', 'S-1-5-80-1-2'].map(wellKnownAccount)).toEqual([
-      'SYSTEM', 'LOCAL SERVICE', 'NETWORK SERVICE', 'DWM-2', 'UMFD-1', 'Administrator (built-in)', null, null,
+      'SYSTEM', 'LOCAL SERVICE', 'NETWORK SERVICE', 'DWM-2', 'UMFD-1', 'built-in Administrator', null, null,
     ]);
   });
 });
