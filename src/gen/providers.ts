@@ -158,10 +158,15 @@ export const PKTMON_SCHEMAS: Record<number, EventSchemaDef> = {
 
 // ---- Microsoft-Windows-Kernel-Process (ProcessStart v3 layout; ProcessRundown v1 shares it) ----
 
-const KP_PROPS: EventSchemaDef['props'] = [
+/** The fields that open both ProcessStart v3 and ProcessStop v2. */
+const KP_PROCESS: EventSchemaDef['props'] = [
   { name: 'ProcessID', inType: InType.UInt32, outType: OutType.Pid },
   { name: 'ProcessSequenceNumber', inType: InType.UInt64, outType: OutType.UnsignedLong },
   { name: 'CreateTime', inType: InType.FileTime, outType: OutType.DateTime },
+];
+
+const KP_PROPS: EventSchemaDef['props'] = [
+  ...KP_PROCESS,
   { name: 'ParentProcessID', inType: InType.UInt32, outType: OutType.Pid },
   { name: 'ParentProcessSequenceNumber', inType: InType.UInt64, outType: OutType.UnsignedLong },
   { name: 'SessionID', inType: InType.UInt32, outType: OutType.UnsignedInt },
@@ -184,9 +189,7 @@ export const KernelProcessEvent = {
 
 // ProcessStop v2 (etl-format.md, Microsoft-Windows-Kernel-Process): the image name is ANSI here.
 const KP_STOP_PROPS: EventSchemaDef['props'] = [
-  { name: 'ProcessID', inType: InType.UInt32, outType: OutType.Pid },
-  { name: 'ProcessSequenceNumber', inType: InType.UInt64, outType: OutType.UnsignedLong },
-  { name: 'CreateTime', inType: InType.FileTime, outType: OutType.DateTime },
+  ...KP_PROCESS,
   { name: 'ExitTime', inType: InType.FileTime, outType: OutType.DateTime },
   { name: 'ExitCode', inType: InType.UInt32, outType: OutType.UnsignedInt },
   { name: 'TokenElevationType', inType: InType.UInt32, outType: OutType.UnsignedInt },
