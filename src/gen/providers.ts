@@ -158,27 +158,18 @@ export const PKTMON_SCHEMAS: Record<number, EventSchemaDef> = {
 
 // ---- Microsoft-Windows-Kernel-Process (ProcessStart v3 layout; ProcessRundown v1 shares it) ----
 
-/** The fields that open both ProcessStart v3 and ProcessStop v2. */
-const KP_PROCESS: EventSchemaDef['props'] = [
-  { name: 'ProcessID', inType: InType.UInt32, outType: OutType.Pid },
-  { name: 'ProcessSequenceNumber', inType: InType.UInt64, outType: OutType.UnsignedLong },
-  { name: 'CreateTime', inType: InType.FileTime, outType: OutType.DateTime },
-];
+const pidp = (name: string): PropertyDef => ({ name, inType: InType.UInt32, outType: OutType.Pid });
+const u64p = (name: string, outType: number = OutType.UnsignedLong): PropertyDef => ({ name, inType: InType.UInt64, outType });
+const hex32p = (name: string): PropertyDef => ({ name, inType: InType.UInt32, outType: OutType.HexInt32 });
+const timep = (name: string): PropertyDef => ({ name, inType: InType.FileTime, outType: OutType.DateTime });
 
-const KP_PROPS: EventSchemaDef['props'] = [
-  ...KP_PROCESS,
-  { name: 'ParentProcessID', inType: InType.UInt32, outType: OutType.Pid },
-  { name: 'ParentProcessSequenceNumber', inType: InType.UInt64, outType: OutType.UnsignedLong },
-  { name: 'SessionID', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'Flags', inType: InType.UInt32, outType: OutType.HexInt32 },
-  { name: 'ProcessTokenElevationType', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'ProcessTokenIsElevated', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'MandatoryLabel', inType: InType.Sid, outType: OutType.Null },
-  { name: 'ImageName', inType: InType.UnicodeString, outType: OutType.String },
-  { name: 'ImageChecksum', inType: InType.UInt32, outType: OutType.HexInt32 },
-  { name: 'TimeDateStamp', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'PackageFullName', inType: InType.UnicodeString, outType: OutType.String },
-  { name: 'PackageRelativeAppId', inType: InType.UnicodeString, outType: OutType.String },
+/** The fields that open both ProcessStart v3 and ProcessStop v2. */
+const KP_PROCESS: PropertyDef[] = [pidp('ProcessID'), u64p('ProcessSequenceNumber'), timep('CreateTime')];
+
+const KP_PROPS: PropertyDef[] = [
+  ...KP_PROCESS, pidp('ParentProcessID'), u64p('ParentProcessSequenceNumber'), u32p('SessionID'), hex32p('Flags'),
+  u32p('ProcessTokenElevationType'), u32p('ProcessTokenIsElevated'), { name: 'MandatoryLabel', inType: InType.Sid, outType: OutType.Null },
+  wstrp('ImageName'), hex32p('ImageChecksum'), u32p('TimeDateStamp'), wstrp('PackageFullName'), wstrp('PackageRelativeAppId'),
 ];
 
 export const KernelProcessEvent = {
@@ -188,20 +179,10 @@ export const KernelProcessEvent = {
 } as const;
 
 // ProcessStop v2 (etl-format.md, Microsoft-Windows-Kernel-Process): the image name is ANSI here.
-const KP_STOP_PROPS: EventSchemaDef['props'] = [
-  ...KP_PROCESS,
-  { name: 'ExitTime', inType: InType.FileTime, outType: OutType.DateTime },
-  { name: 'ExitCode', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'TokenElevationType', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'HandleCount', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'CommitCharge', inType: InType.UInt64, outType: OutType.HexInt64 },
-  { name: 'CommitPeak', inType: InType.UInt64, outType: OutType.HexInt64 },
-  { name: 'CPUCycleCount', inType: InType.UInt64, outType: OutType.UnsignedLong },
-  { name: 'ReadOperationCount', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'WriteOperationCount', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'ReadTransferKiloBytes', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'WriteTransferKiloBytes', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'HardFaultCount', inType: InType.UInt32, outType: OutType.UnsignedInt },
+const KP_STOP_PROPS: PropertyDef[] = [
+  ...KP_PROCESS, timep('ExitTime'), u32p('ExitCode'), u32p('TokenElevationType'), u32p('HandleCount'),
+  u64p('CommitCharge', OutType.HexInt64), u64p('CommitPeak', OutType.HexInt64), u64p('CPUCycleCount'),
+  u32p('ReadOperationCount'), u32p('WriteOperationCount'), u32p('ReadTransferKiloBytes'), u32p('WriteTransferKiloBytes'), u32p('HardFaultCount'),
   { name: 'ImageName', inType: InType.AnsiString, outType: OutType.String },
 ];
 
