@@ -174,6 +174,13 @@ describe('scan --with a kernel process trace taken beside the capture', () => {
     // The whole chain, not only four.
     expect(curl.match(/^ {4} *\d+ {2}\S+/gm)!.map((l) => Number(l.trim().split(/\s+/)[0]))).toEqual([3104, 3100, 1020, 640, 520]);
     expect(run(['scan', file('netsh.etl'), '--pid', '77', '--no-auto-cab']).stdout).toBe('No IMDS requests by PID 77 found.\n');
+    // --json and --csv with --pid: that PID's rows only.
+    const j = JSON.parse(run(['scan', file('netsh.etl'), '--pid', '5000', '--json', '--no-auto-cab']).stdout);
+    expect(j.processes.map((p: { key: string }) => p.key)).toEqual(['5000#1', '5000#2']);
+    expect(j.requests).toHaveLength(s.truth.filter((t) => t.pid === 5000).length);
+    expect(j.summary).toMatchObject({ v1: 2, v2: 2, token: 3, processesUsingV1: 1 });
+    expect(run(['scan', file('netsh.etl'), '--pid', '5000', '--csv', '--no-auto-cab']).stdout.trim().split('\r\n')).toHaveLength(3);
+    expect(run(['scan', file('netsh.etl'), '--pid', '-1']).code).toBe(1);
   });
 
   it('the table fits 80 and 120 columns; --wide prints the command lines whole', () => {
