@@ -349,7 +349,7 @@ function requestColumns(multi: boolean): ColumnSpec[] {
   ];
 }
 
-function requestCells(r: ScanRequest, multi: boolean, commandLine?: string | null): string[] {
+function requestCells(r: ScanRequest, multi: boolean): string[] {
   return [
     ...(multi ? [escapeForTerminal(displayPath(r.file))] : []),
     r.time,
@@ -361,12 +361,12 @@ function requestCells(r: ScanRequest, multi: boolean, commandLine?: string | nul
     r.status === null ? '-' : String(r.status),
     r.attribution,
     r.flags.join(',') || '-',
-    commandLine === undefined ? (r.commandLine === null ? '-' : escapeForTerminal(r.commandLine)) : commandLine === null ? '-' : escapeForTerminal(commandLine),
+    r.commandLine === null ? '-' : escapeForTerminal(r.commandLine),
   ];
 }
 
 const END_TEXT: Record<NonNullable<ScanProcess['parentsEnd']>['reason'], (pid: number | null) => string> = {
-  'no-parent': () => 'no parent (the chain reaches the system)',
+  'no-parent': () => 'no parent: the chain reaches the system',
   'exited-before-capture': (pid) => `its parent, PID ${pid}, had exited before the capture began`,
   'not-in-trace': (pid) => `its parent, PID ${pid}, is not in the trace at that time`,
   'parent-unknown': () => 'the trace does not say who started it',
@@ -402,8 +402,9 @@ function detailView(p: ScanProcess, requests: ScanRequest[], multi: boolean): st
   if (p.parentsEnd) lines.push(`    (${END_TEXT[p.parentsEnd.reason](p.parentsEnd.pid)})`);
   lines.push(`  Requests (${requests.length})`);
   const cols = requestColumns(false).filter((c) => c.head !== 'Command line' && c.head !== 'PID' && c.head !== 'Image');
+  // The request table's columns without PID, Image and Command line, which the view gives above.
   const rows = requests.map((r) => {
-    const c = requestCells(r, false, null);
+    const c = requestCells(r, false);
     return [c[0]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!];
   });
   const widths = cols.map((c, i) => Math.max(displayWidth(c.head), ...rows.map((r) => displayWidth(r[i]!))));
