@@ -44,7 +44,8 @@ export function nodeBinary(target, version = PINNED_NODE_VERSION) {
   const work = mkdtempSync(path.join(cache, `.${t.pkg}-${version}-`));
   try {
     const packed = JSON.parse(
-      execFileSync('npm', ['pack', spec, '--json', '--pack-destination', work], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      // npm is npm.cmd on Windows, which Node runs only through a shell.
+      execFileSync('npm', ['pack', spec, '--json', '--pack-destination', work], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' }),
     )[0];
     const pinned = INTEGRITY[spec];
     if (pinned && packed.integrity !== pinned) throw new Error(`${spec}: the registry's tarball has integrity ${packed.integrity}, expected ${pinned}`);
