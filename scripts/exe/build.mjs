@@ -123,7 +123,7 @@ async function buildIn(work, target, outDir, wantCodeCache, log) {
   await inject(temp, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL_FUSE, overwrite: true });
   renameSync(temp, exe);
   writeFileSync(path.join(outDir, 'THIRD-PARTY-NOTICES.txt'), notices);
-  const info = { exe, target, version, node: PINNED_NODE_VERSION, addonSha256, codeCache, bytes: statSync(exe).size };
+  const info = { exe, target, version, node: PINNED_NODE_VERSION, addonSha256, addonBytes: statSync(addon).size, codeCache, bytes: statSync(exe).size };
   log(`${path.relative(repoRoot, exe)}: ${(info.bytes / 2 ** 20).toFixed(1)} MiB, Node ${PINNED_NODE_VERSION}, addon ${addonSha256.slice(0, 16)}…, code cache ${codeCache ? 'yes' : 'no'}`);
   return info;
 }
