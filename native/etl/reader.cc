@@ -117,7 +117,8 @@ void EtlReader::index() {
   std::string err = header_.parse(b0.data() + kBufferHeaderSize + 0x20, evSize - 0x20, htype == 2);
   if (!err.empty()) throw EtlError{"not-etl", path_ + ": buffer 0 at offset 104: " + err, 104, 0};
   // EndTime is written when the session stops: a file read while its netsh or pktmon session still
-  // runs has none, and lacks the events still held in the session's buffers.
+  // runs has none, and lacks the events still held in the session's buffers (docs/etl-format.md,
+  // A trace still being written).
   if (header_.endTime == 0)
     report(Severity::Warning, "end-missing",
            "the logfile header has no end time: the trace was still being written (its session not stopped); events not yet flushed to the file are missing",
