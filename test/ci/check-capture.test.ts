@@ -70,8 +70,8 @@ for (const form of ['netsh', 'pktmon'] as const) {
 
     it('a scan that cannot run is exit 2, not a pass', () => {
       expect(check(path.join(tmp, 'missing.etl'), expectedFrom(trace, [4100])).code).toBe(2);
-      // The tdh backend exists only on Windows.
-      expect(check(trace.file, expectedFrom(trace, [4100]), ['--backend', 'tdh']).code).toBe(2);
+      // The tdh backend exists only in Windows builds (on Windows the capture job itself runs it).
+      if (process.platform !== 'win32') expect(check(trace.file, expectedFrom(trace, [4100]), ['--backend', 'tdh']).code).toBe(2);
     });
   });
 }
