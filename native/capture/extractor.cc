@@ -7,6 +7,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "etl/text.h"
 #include "netparse.h"
 
 namespace capture {
@@ -86,23 +87,6 @@ const char* dirTagName(uint16_t d) {
   return d < 7 ? names[d] : "Unknown";
 }
 
-void appendUtf8(std::string& s, uint32_t c) {
-  if (c < 0x80) {
-    s += char(c);
-  } else if (c < 0x800) {
-    s += char(0xC0 | c >> 6);
-    s += char(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    s += char(0xE0 | c >> 12);
-    s += char(0x80 | (c >> 6 & 0x3F));
-    s += char(0x80 | (c & 0x3F));
-  } else {
-    s += char(0xF0 | c >> 18);
-    s += char(0x80 | (c >> 12 & 0x3F));
-    s += char(0x80 | (c >> 6 & 0x3F));
-    s += char(0x80 | (c & 0x3F));
-  }
-}
 
 // An Ethernet frame whose IP/ARP header agrees with the logged original
 // size, and which is not an 802.11 data frame with LLC/SNAP.
@@ -160,7 +144,7 @@ bool readUtf16z(const uint8_t* p, size_t avail, std::string& out, size_t* used) 
     } else if (c >= 0xD800 && c < 0xE000) {
       c = 0xFFFD;  // lone surrogate
     }
-    appendUtf8(out, c);
+    etl::appendUtf8(out, c);
   }
   return false;
 }
