@@ -18,6 +18,7 @@
       'native/etl/schema_tracelogging.cc',
       'native/etl/schema_decode.cc',
       'native/etl/schema_registry.cc',
+      'native/etl/known_layouts.cc',
       'native/etl/file_source.cc',
       'native/etl/trace_source.cc',
       'native/capture/extractor.cc',

@@ -7,15 +7,14 @@ import { native, type Backend } from './native/binding.js';
 import type { Diagnostic, ImdsPacket, TraceEvent } from './native/types.js';
 import { ImdsAnalyzer } from './imds/analyze.js';
 import type { ImdsRequest, ImdsResult, TcpipHint } from './imds/types.js';
-import { tcpipHint, TCPIP_PROVIDER } from './imds/tcpip.js';
+import { tcpipHint } from './imds/tcpip.js';
+import { PROVIDERS } from './constants.js';
 import {
   findCabForEtl,
-  KERNEL_PROCESS_MOF_GUID,
-  KERNEL_PROCESS_PROVIDER_GUID,
   loadProcessesFile,
   loadProcessListFromCab,
+  PROCESS_NAMING_PROVIDERS,
   ProcessTable,
-  SYSTEM_CONFIG_GUID,
   type ProcessList,
   type ProcessName,
 } from './processes/index.js';
@@ -108,9 +107,8 @@ interface NativeScan {
 }
 
 // Process and service events name the PIDs; TCPIP connection events attribute connections whose
-// packets carry no usable PID. Only TCPIP events about an IMDS address are ever looked up, so the
+// packets carry no usable PID. Only TCPIP events about an IMDS endpoint are ever looked up, so the
 // native side passes on just those.
-const NAME_PROVIDERS = [KERNEL_PROCESS_MOF_GUID, KERNEL_PROCESS_PROVIDER_GUID, SYSTEM_CONFIG_GUID];
 
 export class ScanCancelled extends Error {
   constructor() {
@@ -119,7 +117,7 @@ export class ScanCancelled extends Error {
 }
 
 function nameEvent(e: TraceEvent, table: ProcessTable, hints: TcpipHint[]): void {
-  if (e.provider === TCPIP_PROVIDER) {
+  if (e.provider === PROVIDERS.tcpip) {
     const h = tcpipHint(e);
     if (h) hints.push(h);
   } else {
@@ -141,7 +139,7 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
   const list = await nameList(file, options);
   const n = native() as unknown as NativeScan;
   // One pass: IMDS packets and the events that name their processes.
-  const scan = n.scanPackets(file, { backend: options.backend, collect: NAME_PROVIDERS, collectImdsOnly: [TCPIP_PROVIDER] });
+  const scan = n.scanPackets(file, { backend: options.backend, collect: PROCESS_NAMING_PROVIDERS, collectImdsOnly: [PROVIDERS.tcpip] });
   const analyzer = new ImdsAnalyzer();
   const diagnostics: Diagnostic[] = [];
   let packets = 0;

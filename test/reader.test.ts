@@ -200,12 +200,32 @@ describe.skipIf(!haveShared)('properties decoded by name from embedded schemas',
   });
 });
 
-describe.skipIf(!haveShared)('known layouts where the file has no schema', () => {
-  it('kernel Process rundown (MOF v4, x64) in a kernel-logger file', async () => {
-    const events = await allEvents(shared('other/airbus/ShutdownPerfDiagLogger.etl'));
-    const smss = events.find((e) => e.providerName === 'Process' && e.opcode === 3 && e.properties?.pid === 348)!;
-    expect(smss.properties).toMatchObject({ kind: 'rundown', image: 'smss.exe', parentPid: 4, userSid: 'S-1-5-18' });
-    expect(String(smss.properties!.imagePath ?? smss.properties!.commandLine ?? '')).toMatch(/smss\.exe/i);
+describe('known layouts where the file has no schema', () => {
+  const kernelLogger = path.join(repoRoot, 'fixtures/airbus/ShutdownPerfDiagLogger.etl');
+  it('kernel Process rundown (MOF v4, x64) in a kernel-logger file, with the MOF property names', async () => {
+    const events = await allEvents(kernelLogger);
+    const smss = events.find((e) => e.providerName === 'Process' && e.opcode === 3 && e.properties?.ProcessId === 348)!;
+    expect(smss.properties).toMatchObject({
+      ProcessId: 348, ParentId: 4, SessionId: 0xffffffff, ExitStatus: 259, Flags: 4, UserSID: 'S-1-5-18',
+      ImageFileName: 'smss.exe', CommandLine: '\\SystemRoot\\System32\\smss.exe', PackageFullName: '', ApplicationId: '',
+    });
+  });
+  it('kernel group PROCESS type 10 is an Image Load event, under the Image class', async () => {
+    const events = await allEvents(kernelLogger);
+    expect(events.filter((e) => e.providerName === 'Process' && e.opcode === 10)).toEqual([]);
+    const loads = events.filter((e) => e.kind === 'system' && e.providerName === 'ImageLoad' && e.opcode === 10);
+    expect(loads).toHaveLength(72);
+    expect(loads.every((e) => e.provider === '2cb15d1d-5fc1-11d2-abe1-00a0c911f518' && e.hookId === 0x030a)).toBe(true);
+    expect(loads[0]!.properties).toMatchObject({ ProcessId: 7064, FileName: '\\Device\\HarddiskVolume3\\Windows\\SysWOW64\\coml2.dll' });
+    const info = await traceInfo(kernelLogger);
+    const image = info.providers.find((p) => p.name === 'ImageLoad')!;
+    expect(image.events['10']).toBe(72);
+    expect(info.providers.find((p) => p.name === 'Process')!.events['10']).toBeUndefined();
+  });
+  it('knownLayouts: false leaves events without a schema as user data', async () => {
+    const trace = openTrace(kernelLogger, { knownLayouts: false, providers: ['Process'] });
+    for await (const b of trace.events()) for (const e of b.events) expect(e.properties).toBeUndefined();
+    trace.close();
   });
   it('Microsoft-Windows-Kernel-Process in the shipped sample (schema embedded) keeps the schema names', async () => {
     const events = await allEvents(path.join(repoRoot, 'fixtures/imds-sample.etl'));

@@ -4,11 +4,14 @@
 // Both read the trace on a worker thread; only IMDS packets cross into JS for scan.
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <memory>
 #include <string>
 
 #include "capture/engine.h"
+#include "capture/netparse.h"
 #include "capture_api.h"
 #include "convert_js.h"
 #include "etl/guid.h"
@@ -419,9 +422,25 @@ Napi::Value PacketScan::Next(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// socketAddress(bytes) → { family, port, address } | null: a SOCKADDR_IN/_IN6
+// property of a TCPIP event (LocalAddress, RemoteAddress), decoded.
+Napi::Value SocketAddressJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "socketAddress(bytes: Uint8Array)");
+  Napi::Uint8Array b = info[0].As<Napi::Uint8Array>();
+  capture::SocketAddress a;
+  if (!capture::parseSocketAddress(b.Data(), uint32_t(std::min<size_t>(b.ElementLength(), UINT32_MAX)), &a)) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("family", a.family == 2 ? "ipv4" : "ipv6");
+  o.Set("port", a.port);
+  o.Set("address", Napi::Buffer<uint8_t>::Copy(env, a.address, a.family == 2 ? 4 : 16));
+  return o;
+}
+
 }  // namespace
 
 void InitCapture(Napi::Env env, Napi::Object exports) {
+  exports.Set("socketAddress", Napi::Function::New(env, SocketAddressJs, "socketAddress"));
   exports.Set("convert", Napi::Function::New(env, Convert, "convert"));
   Napi::Function scanClass = PacketScan::Define(env);
   // Kept alive for the life of the addon (scanPackets constructs through it).

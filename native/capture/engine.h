@@ -103,8 +103,8 @@ struct ScanOptions {
   // Records of these providers are handed out as NameEvents in the same pass
   // (so naming the callers needs no second read of the file).
   std::vector<etl::Guid> collect;
-  // ... and of these only when the payload holds an IMDS address (TCPIP
-  // connection events: only IMDS connections are ever looked up).
+  // ... and of these only when their decoded LocalAddress or RemoteAddress
+  // is IMDS (TCPIP connection events: only IMDS connections are looked up).
   std::vector<etl::Guid> collectImdsOnly;
 };
 
@@ -139,7 +139,7 @@ class PacketScanner {
   bool done_ = false;
 };
 
-// Adapter: offsets from the file's embedded schemas (etl/schema.h).
+// Adapter: layouts from the file's embedded schemas (etl/schema.h).
 std::shared_ptr<LayoutResolver> schemaLayoutResolver(const etl::SchemaRegistry* registry);
 
 }  // namespace capture

@@ -149,7 +149,7 @@ DecodeResult decodeRecord(const uint8_t* data, uint32_t end, uint32_t pos, uint3
       rec.rawTime = rdi64(p + 0x10);
       rec.opcode = uint8_t(rec.hookId & 0xFF);
       rec.id = rec.opcode;
-      rec.provider = kernelGroupGuid(uint8_t(rec.hookId >> 8));
+      rec.provider = kernelEventClass(rec.hookId);
       break;
     }
     case RecordKind::PerfInfo: {
@@ -159,7 +159,7 @@ DecodeResult decodeRecord(const uint8_t* data, uint32_t end, uint32_t pos, uint3
       rec.rawTime = rdi64(p + 8);
       rec.opcode = uint8_t(rec.hookId & 0xFF);
       rec.id = rec.opcode;
-      rec.provider = kernelGroupGuid(uint8_t(rec.hookId >> 8));
+      rec.provider = kernelEventClass(rec.hookId);
       uint32_t ext = ((ver & 0x8000) ? 8 : 0) + 8 * ((ver >> 8) & 7);
       if (payload + ext > size) return bad(DecodeStatus::Bad, "PERFINFO record too short for its PEBS/PMC extension");
       payload += ext;

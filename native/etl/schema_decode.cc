@@ -511,4 +511,24 @@ std::optional<uint64_t> readUnsignedField(const Schema& s, int index, const uint
   return readUInt(data + span->offset, span->size);
 }
 
+bool fieldSpans(const Schema& s, uint32_t last, const uint8_t* data, uint32_t len, bool p64,
+                std::vector<FieldSpan>& out, std::string* error) {
+  out.clear();
+  if (last >= s.topLevelCount || last >= s.properties.size() || !data) {
+    if (error) *error = "the schema has no field " + std::to_string(last);
+    return false;
+  }
+  Ctx c(s, data, len, p64);
+  uint32_t pos = 0;
+  for (uint32_t k = 0; k <= last; ++k) {
+    uint32_t start = pos;
+    if (!decodeProperty(c, k, &pos, nullptr, 0)) {
+      if (error) *error = c.error;
+      return false;
+    }
+    out.push_back(FieldSpan{start, pos - start});
+  }
+  return true;
+}
+
 }  // namespace etl

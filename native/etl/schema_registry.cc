@@ -4,6 +4,8 @@
 #include <string>
 
 #include "providers.h"
+#include "constants.h"
+#include "known_layouts.h"
 #include "schema.h"
 
 namespace etl {
@@ -16,7 +18,7 @@ void SchemaRegistry::reject(const EventRecord& rec, const std::string& why) {
 }
 
 SchemaRegistry::AddResult SchemaRegistry::addMetadataRecord(const EventRecord& rec, std::string* error) {
-  if (rec.kind != RecordKind::Full || rec.provider != guids::EventMetadata) return AddResult::NotMetadata;
+  if (rec.kind != RecordKind::Full || rec.provider != known::kEventMetadata) return AddResult::NotMetadata;
   if (rec.opcode != kMetadataTypeEventInfo && rec.opcode != kMetadataTypeMapInfo) return AddResult::NotMetadata;
   std::string err;
   if (rec.opcode == kMetadataTypeEventInfo) {
@@ -97,18 +99,20 @@ const Schema* SchemaRegistry::traceLoggingSchema(const EventRecord& rec, std::st
 }
 
 const Schema* SchemaRegistry::schemaFor(const EventRecord& rec, std::string* error) {
+  const Schema* s = nullptr;
   if (rec.kind == RecordKind::Event) {
     std::string err;
-    if (const Schema* s = traceLoggingSchema(rec, &err)) return s;
+    if (const Schema* tl = traceLoggingSchema(rec, &err)) return tl;
     if (!err.empty()) {
       if (error) *error = err;
       return nullptr;
     }
-    return find(rec.provider, rec.id, rec.version);
+    s = find(rec.provider, rec.id, rec.version);
+  } else if (rec.kind != RecordKind::Message) {
+    s = findClassic(rec.provider, rec.opcode, rec.version);
   }
-  if (rec.kind == RecordKind::Full || rec.kind == RecordKind::Instance)
-    return findClassic(rec.provider, rec.opcode, rec.version);
-  return nullptr;
+  if (!s && knownLayouts_) s = knownLayout(rec);
+  return s;
 }
 
 const ValueMap* SchemaRegistry::findMap(const Guid& provider, const std::string& name) const {

@@ -3,6 +3,7 @@
 // State is per live connection; finished connections are released as soon as
 // they are closed (after a linger for late retransmissions) or idle.
 
+import { IMDS } from '../constants.js';
 import type { ImdsPacket } from '../native/types.js';
 import { HintIndex, tupleKey } from './attribute.js';
 import { Connection, type ConnectionLimits, type RequestRecord } from './connection.js';
@@ -13,12 +14,12 @@ import type {
   ImdsEndpoint, ImdsOptions, ImdsRequest, ImdsResult, ImdsStats, TcpipHint,
 } from './types.js';
 
-export const IMDS_ENDPOINTS: readonly ImdsEndpoint[] = ['169.254.169.254', 'fd00:ec2::254'];
-export const IMDS_PORT = 80;
+export const IMDS_ENDPOINTS: readonly ImdsEndpoint[] = [IMDS.ipv4, IMDS.ipv6];
+export const IMDS_PORT = IMDS.port;
 
 /** The IMDS endpoint an address (canonical text, IPv4-mapped already folded) names, if any. */
 export function imdsEndpointOf(addr: string): ImdsEndpoint | null {
-  return addr === '169.254.169.254' ? '169.254.169.254' : addr === 'fd00:ec2::254' ? 'fd00:ec2::254' : null;
+  return addr === IMDS.ipv4 ? IMDS.ipv4 : addr === IMDS.ipv6 ? IMDS.ipv6 : null;
 }
 
 const SWEEP_EVERY = 512;

@@ -1,6 +1,8 @@
 // Public shapes of the IMDS analysis (what `etl-imds scan` builds its output from).
 
-export type ImdsEndpoint = '169.254.169.254' | 'fd00:ec2::254';
+import type { IMDS } from '../constants.js';
+
+export type ImdsEndpoint = typeof IMDS.ipv4 | typeof IMDS.ipv6;
 
 /**
  * token: PUT carrying X-aws-ec2-metadata-token-ttl-seconds (IMDSv2 session start).

@@ -40,7 +40,9 @@ export interface NativeBinding {
   backend: string;
   /** True in Windows builds, where the ETW consumer API backend is compiled in. */
   tdhAvailable: boolean;
-  TraceReader: new (path: string, options?: { providers?: string[]; ids?: number[]; backend?: Backend }) => NativeTraceReader;
+  TraceReader: new (path: string, options?: { providers?: string[]; ids?: number[]; backend?: Backend; knownLayouts?: boolean }) => NativeTraceReader;
+  /** A SOCKADDR_IN/_IN6 property value (TCPIP LocalAddress, RemoteAddress), decoded; null when it is neither. */
+  socketAddress(bytes: Uint8Array): { family: 'ipv4' | 'ipv6'; port: number; address: Uint8Array } | null;
   summarize(path: string, backend?: Backend): Promise<NativeSummary>;
   // Other areas (capture, pcapng, scan) add their functions; see their modules.
   [name: string]: unknown;

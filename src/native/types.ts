@@ -51,6 +51,10 @@ export interface TraceEvent {
   pointerSize: 4 | 8;
   eventName?: string;         // from an embedded schema
   properties?: Record<string, PropertyValue>; // decoded from an embedded schema or a known layout
+  /** Set when the payload ended before the schema's last property (properties holds those before it). */
+  propertiesTruncated?: boolean;
+  /** Why decoding stopped before the schema's last property. */
+  propertiesError?: string;
   userData: Uint8Array;
   bufferIndex: number;
   fileOffset: number;         // file offset of the buffer holding the record

@@ -8,16 +8,8 @@
 // someone else earlier, the snapshot answer is marked low confidence.
 
 import type { TraceEvent } from '../native/types.js';
-import { ProcessesError } from './errors.js';
-import {
-  decodeKernelProcessEvent,
-  decodeMofProcess,
-  KERNEL_PROCESS_MOF_GUID,
-  KERNEL_PROCESS_PROVIDER_GUID,
-  type ProcessEventInfo,
-} from './process-events.js';
-import { decodeSystemConfigService, SYSTEM_CONFIG_GUID, SYSTEM_CONFIG_SERVICES_OPCODE, type ServiceConfigInfo } from './system-config.js';
 import type { TasklistRow } from './tasklist.js';
+import { EventShapeError, processEventOf, serviceEventOf, type ProcessEventInfo, type ServiceConfigInfo } from './trace-events.js';
 
 export type NameSource = 'trace' | 'tasklist' | 'cab';
 export type Confidence = 'high' | 'medium' | 'low';
@@ -98,32 +90,24 @@ export class ProcessTable {
    * that was used; events of other providers are ignored cheaply.
    */
   addEvent(ev: TraceEvent): boolean {
-    const provider = ev.provider;
     try {
-      if (provider === KERNEL_PROCESS_MOF_GUID) {
-        const info = decodeMofProcess(ev.opcode, ev.version, ev.pointerSize, ev.userData);
-        if (!info) return false;
+      const info = processEventOf(ev);
+      if (info) {
         this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'process', info });
         return true;
       }
-      if (provider === KERNEL_PROCESS_PROVIDER_GUID) {
-        const info = decodeKernelProcessEvent(ev.id, ev.version, ev.userData);
-        if (!info) return false;
-        this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'process', info });
-        return true;
-      }
-      if (provider === SYSTEM_CONFIG_GUID && ev.opcode === SYSTEM_CONFIG_SERVICES_OPCODE) {
-        const info = decodeSystemConfigService(ev.version, ev.userData);
-        this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'service', info });
+      const service = serviceEventOf(ev);
+      if (service) {
+        this.observe(service.pid, { t: ev.fileTime, seq: this.seq++, type: 'service', info: service });
         return true;
       }
     } catch (e) {
-      if (!(e instanceof ProcessesError)) throw e;
+      if (!(e instanceof EventShapeError)) throw e;
       this.problemCount++;
       if (this.problemList.length < MAX_PROBLEMS) {
         this.problemList.push({
           message: `${e.message} (buffer ${ev.bufferIndex} at file offset ${ev.fileOffset})`,
-          provider,
+          provider: ev.provider,
           id: ev.id,
           opcode: ev.opcode,
           version: ev.version,

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include "capture/extractor.h"
+#include "constants.h"
 #include "capture/netparse.h"
 #include "fuzz_common.h"
 #include "pcapng/output.h"
@@ -23,13 +24,13 @@ struct EventKind {
   uint16_t id;
 };
 const EventKind kEvents[] = {
-    {&capture::ids::NdisPacketCapture, 1001}, {&capture::ids::NdisPacketCapture, 1002},
-    {&capture::ids::NdisPacketCapture, 1003}, {&capture::ids::NdisWanCapture, 5001},
-    {&capture::ids::NdisWanCapture, 5002},    {&capture::ids::PktMon, 160},
-    {&capture::ids::PktMon, 170},             {&capture::ids::PktMon, 20},
-    {&capture::ids::PktMon, 65},              {&capture::ids::PktMon, 66},
-    {&capture::ids::PktMon, 70},              {&capture::ids::PktMon, 30},
-    {&capture::ids::NdisPacketCapture, 1000},
+    {&known::kNdisPacketCapture, 1001}, {&known::kNdisPacketCapture, 1002},
+    {&known::kNdisPacketCapture, 1003}, {&known::kNdisWanCapture, 5001},
+    {&known::kNdisWanCapture, 5002},    {&known::kPktMon, 160},
+    {&known::kPktMon, 170},             {&known::kPktMon, 20},
+    {&known::kPktMon, 65},              {&known::kPktMon, 66},
+    {&known::kPktMon, 70},              {&known::kPktMon, 30},
+    {&known::kNdisPacketCapture, 1000},
 };
 constexpr size_t kNumEvents = sizeof kEvents / sizeof kEvents[0];
 

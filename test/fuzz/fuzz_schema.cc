@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include "constants.h"
 #include "etl/providers.h"
 #include "etl/schema.h"
 #include "fuzz_common.h"
@@ -90,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (kind == 2) {
       etl::EventRecord m;
       m.kind = etl::RecordKind::Full;
-      m.provider = etl::guids::EventMetadata;
+      m.provider = known::kEventMetadata;
       m.opcode = etl::kMetadataTypeMapInfo;
       m.userData = map.data();
       m.userDataLen = map.n;
@@ -100,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     etl::EventRecord r;
     r.kind = etl::RecordKind::Full;
-    r.provider = etl::guids::EventMetadata;
+    r.provider = known::kEventMetadata;
     r.opcode = etl::kMetadataTypeEventInfo;
     r.userData = blob.data();
     r.userDataLen = blob.n;

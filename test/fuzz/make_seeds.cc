@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <vector>
+#include "constants.h"
 #include "capture/extractor.h"
 #include "etl/providers.h"
 #include "etl/reader.h"
@@ -37,12 +38,12 @@ void save(const std::string& target, const std::vector<uint8_t>& bytes) {
 int eventIndex(const etl::EventRecord& r) {
   // Same table order as fuzz_extractor.cc's kEvents.
   struct { const etl::Guid* g; uint16_t id; } t[] = {
-      {&capture::ids::NdisPacketCapture, 1001}, {&capture::ids::NdisPacketCapture, 1002},
-      {&capture::ids::NdisPacketCapture, 1003}, {&capture::ids::NdisWanCapture, 5001},
-      {&capture::ids::NdisWanCapture, 5002},    {&capture::ids::PktMon, 160},
-      {&capture::ids::PktMon, 170},             {&capture::ids::PktMon, 20},
-      {&capture::ids::PktMon, 65},              {&capture::ids::PktMon, 66},
-      {&capture::ids::PktMon, 70},              {&capture::ids::PktMon, 30},
+      {&known::kNdisPacketCapture, 1001}, {&known::kNdisPacketCapture, 1002},
+      {&known::kNdisPacketCapture, 1003}, {&known::kNdisWanCapture, 5001},
+      {&known::kNdisWanCapture, 5002},    {&known::kPktMon, 160},
+      {&known::kPktMon, 170},             {&known::kPktMon, 20},
+      {&known::kPktMon, 65},              {&known::kPktMon, 66},
+      {&known::kPktMon, 70},              {&known::kPktMon, 30},
   };
   for (int i = 0; i < int(sizeof t / sizeof t[0]); ++i)
     if (r.provider == *t[i].g && r.id == t[i].id) return i;
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
     etl::EventRecord rec;
     while (reader.next(rec)) {
       // Metadata records: remember the raw blobs by what they define.
-      if (rec.kind == etl::RecordKind::Full && rec.provider == etl::guids::EventMetadata && rec.userData) {
+      if (rec.kind == etl::RecordKind::Full && rec.provider == known::kEventMetadata && rec.userData) {
         std::vector<uint8_t> raw(rec.userData, rec.userData + rec.userDataLen);
         if (rec.opcode == etl::kMetadataTypeMapInfo && rec.userDataLen > 16) {
           std::string err;

@@ -14,6 +14,7 @@
 
 #include "capture/engine.h"
 #include "capture/extractor.h"
+#include "constants.h"
 #include "capture/netparse.h"
 #include "pcapng/output.h"
 #include "pcapng/writer.h"
@@ -90,7 +91,7 @@ static Rec ndisFrag(uint32_t lower, uint64_t kw, const std::vector<uint8_t>& fra
   Bytes b;
   b.u32(mp ? mp : lower).u32(lower).u32(uint32_t(frag.size())).raw(frag);
   if (gft) b.u64(0x1111).u64(0x2222);  // GftFlowEntryId, GftOffloadInformation (recent builds)
-  return event(ids::NdisPacketCapture, 1001, kw, b, cpu);
+  return event(known::kNdisPacketCapture, 1001, kw, b, cpu);
 }
 
 struct Collected {
@@ -258,15 +259,15 @@ static void testMalformed() {
   auto x = collector(c);
   Bytes b;
   b.u32(7).u32(7).u32(1000).raw(seq(10, 0));  // FragmentSize past the data
-  auto r = event(ids::NdisPacketCapture, 1001, SE, b);
+  auto r = event(known::kNdisPacketCapture, 1001, SE, b);
   x.feed(r.get());
   Bytes shortb;
   shortb.u32(7);
-  auto r2 = event(ids::NdisPacketCapture, 1001, SE, shortb);
+  auto r2 = event(known::kNdisPacketCapture, 1001, SE, shortb);
   x.feed(r2.get());
   Bytes pm;
   pm.u64(1).u16(1);  // truncated pktmon header
-  auto r3 = event(ids::PktMon, 160, 0, pm);
+  auto r3 = event(known::kPktMon, 160, 0, pm);
   x.feed(r3.get());
   CHECK_EQ(c.pkts.size(), size_t(0));
   CHECK_EQ(x.stats().malformed, uint64_t(3));
@@ -307,7 +308,7 @@ static void testWifiMetadata() {
   while (md.size() < 48) md.u8(0);
   Bytes b;
   b.u32(8).u32(8).u32(48).raw(md);
-  auto meta = event(ids::NdisPacketCapture, 1002, kw::Native80211, b);
+  auto meta = event(known::kNdisPacketCapture, 1002, kw::Native80211, b);
   auto other = ndisFrag(9, SE, seq(20, 0));
   auto w = ndisFrag(8, SE | kw::Native80211, seq(30, 0));
   auto w2 = ndisFrag(8, SE | kw::Native80211, seq(30, 0));
@@ -333,7 +334,7 @@ static void testWifiMetadataPerCpu() {
     while (md.size() < 48) md.u8(0);
     Bytes b;
     b.u32(8).u32(8).u32(48).raw(md);
-    return event(ids::NdisPacketCapture, 1002, kw::Native80211, b, cpu);
+    return event(known::kNdisPacketCapture, 1002, kw::Native80211, b, cpu);
   };
   auto m0 = metaOn(0, 0x10);
   auto first = ndisFrag(8, kw::PacketStart | kw::Native80211, seq(30, 0), 0);
@@ -366,7 +367,7 @@ static void testVmSwitch() {
       oob.u64(v);
     }
     b.u32(uint32_t(oob.size())).raw(oob);
-    return event(ids::NdisPacketCapture, 1003, SE | kw::SendPath, b);
+    return event(known::kNdisPacketCapture, 1003, SE | kw::SendPath, b);
   };
   auto r = make(2, 10, 0xdeadbeef);
   auto r2 = make(0, 10, 0x1234);
@@ -389,7 +390,7 @@ static void testNdisWan() {
   auto x = collector(c);
   Bytes b;
   b.wstr("{01234567-89ab-cdef-0123-456789abcdef}").wstr("alice").u32(20).raw(seq(20, 0x45));
-  auto r = event(ids::NdisWanCapture, 5001, kw::SendPath, b);
+  auto r = event(known::kNdisWanCapture, 5001, kw::SendPath, b);
   x.feed(r.get());
   CHECK_EQ(c.pkts.size(), size_t(1));
   CHECK_EQ(c.pkts[0].iface->name, std::string("Rras:0:{01234567-89ab-cdef-0123-456789abcdef}:alice"));
@@ -403,7 +404,7 @@ static Rec pktmon(uint16_t id, uint64_t group, uint16_t number, uint16_t dir, ui
   Bytes b;
   b.u64(group).u16(number).u16(1).u16(dir).u16(type).u16(comp).u16(2).u16(0).u32(id == 170 ? 5 : 0)
       .u32(id == 170 ? 0xE0004 : 0).u16(orig).u16(uint16_t(payload.size())).raw(payload);
-  return event(ids::PktMon, id, 0x10, b);
+  return event(known::kPktMon, id, 0x10, b);
 }
 
 static void testPktmon() {
@@ -411,13 +412,13 @@ static void testPktmon() {
   auto x = collector(c);
   Bytes name;
   name.u16(12).u16(1).wstr("Microsoft Hyper-V Network Adapter").wstr("Miniport");
-  auto comp = event(ids::PktMon, 20, 0x2, name);
+  auto comp = event(known::kPktMon, 20, 0x2, name);
   Bytes ip;
   ip.u16(12).u16(1).u8(10).u8(0).u8(0).u8(5);
-  auto ipev = event(ids::PktMon, 65, 0x2, ip);
+  auto ipev = event(known::kPktMon, 65, 0x2, ip);
   Bytes mac;
   mac.u16(12).u16(6).u32(6).raw({0, 0x15, 0x5d, 1, 2, 3});
-  auto macev = event(ids::PktMon, 70, 0x2, mac);
+  auto macev = event(known::kPktMon, 70, 0x2, mac);
   CHECK(x.absorbComponent(comp.get()));
   CHECK(x.absorbComponent(ipev.get()));
   CHECK(x.absorbComponent(macev.get()));
@@ -448,7 +449,7 @@ static void testPktmon() {
 struct ShiftedResolver : LayoutResolver {
   bool offsets(const etl::Guid& g, uint16_t id, uint8_t, bool, const std::vector<std::string>& names,
                std::vector<int32_t>& out) override {
-    if (g != ids::NdisPacketCapture || id != 1001) return false;
+    if (g != known::kNdisPacketCapture || id != 1001) return false;
     out.clear();
     for (auto& n : names) out.push_back(n == "MiniportIfIndex" ? 4 : n == "LowerIfIndex" ? 8
                                         : n == "FragmentSize" ? 12 : n == "Fragment" ? 16 : -1);
@@ -462,7 +463,7 @@ static void testResolver() {
   x.setLayoutResolver(std::make_shared<ShiftedResolver>());
   Bytes b;
   b.u32(0xFFFF).u32(3).u32(4).u32(6).raw(seq(6, 1));
-  auto r = event(ids::NdisPacketCapture, 1001, SE, b);
+  auto r = event(known::kNdisPacketCapture, 1001, SE, b);
   x.feed(r.get());
   CHECK_EQ(c.pkts.size(), size_t(1));
   CHECK(c.data[0] == seq(6, 1));
@@ -698,9 +699,9 @@ static void testWriterOrderAndOutputs() {
 static void testHostilePayloads() {
   std::mt19937 rng(12345);
   struct Kind { const etl::Guid* g; uint16_t id; } kinds[] = {
-      {&ids::NdisPacketCapture, 1001}, {&ids::NdisPacketCapture, 1002}, {&ids::NdisPacketCapture, 1003},
-      {&ids::NdisWanCapture, 5001}, {&ids::NdisWanCapture, 5002}, {&ids::PktMon, 160}, {&ids::PktMon, 170},
-      {&ids::PktMon, 20}, {&ids::PktMon, 65}, {&ids::PktMon, 66}, {&ids::PktMon, 70}};
+      {&known::kNdisPacketCapture, 1001}, {&known::kNdisPacketCapture, 1002}, {&known::kNdisPacketCapture, 1003},
+      {&known::kNdisWanCapture, 5001}, {&known::kNdisWanCapture, 5002}, {&known::kPktMon, 160}, {&known::kPktMon, 170},
+      {&known::kPktMon, 20}, {&known::kPktMon, 65}, {&known::kPktMon, 66}, {&known::kPktMon, 70}};
   uint64_t emitted = 0;
   PacketExtractor x([&](Packet& p) {
     ++emitted;

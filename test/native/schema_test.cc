@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 #include <vector>
 
+#include "etl/known_layouts.h"
 #include "etl/providers.h"
+#include "constants.h"
 #include "etl/reader.h"
 #include "etl/schema.h"
 
@@ -651,7 +653,7 @@ static void testMaps() {
     EventRecord rec;
     rec.kind = RecordKind::Full;
     rec.headerType = 0x14;
-    rec.provider = guids::EventMetadata;
+    rec.provider = known::kEventMetadata;
     rec.opcode = kMetadataTypeMapInfo;
     static std::vector<std::vector<uint8_t>> keep;  // records point at this memory
     keep.push_back(g.b);
@@ -676,7 +678,7 @@ static void testMaps() {
   // Not metadata: other classes and other record kinds are ignored.
   EventRecord other;
   other.kind = RecordKind::Event;
-  other.provider = guids::EventMetadata;
+  other.provider = known::kEventMetadata;
   other.opcode = kMetadataTypeEventInfo;
   CHECK(reg.addMetadataRecord(other) == SchemaRegistry::AddResult::NotMetadata);
 }
@@ -807,7 +809,7 @@ static void testNdisWifi() {
   int events = 0;
   while (reader.next(rec)) {
     reg.addMetadataRecord(rec);
-    if (rec.kind != RecordKind::Event || rec.provider != guids::NdisPacketCapture || rec.id != 1001) continue;
+    if (rec.kind != RecordKind::Event || rec.provider != known::kNdisPacketCapture || rec.id != 1001) continue;
     ++events;
     const Schema* s = reg.schemaFor(rec);
     CHECK(s != nullptr);
@@ -880,7 +882,7 @@ static void testPktMonGolden() {
   uint64_t payloadChecks = 0;
   while (reader.next(rec)) {
     reg.addMetadataRecord(rec);
-    if (rec.kind != RecordKind::Event || rec.provider != guids::PktMon || (rec.id != 160 && rec.id != 170)) continue;
+    if (rec.kind != RecordKind::Event || rec.provider != known::kPktMon || (rec.id != 160 && rec.id != 170)) continue;
     const Schema* s = reg.schemaFor(rec);
     CHECK(s != nullptr);
     if (!s) continue;
@@ -996,6 +998,70 @@ static void testAllFixtures() {
   if (!present) skip("no fixtures under " + g_fixtures);
 }
 
+// The built-in layouts (etl/known_layouts.cc) on real files that carry no
+// schema: every record they cover decodes to exactly its payload, and the
+// names land on the right values.
+static void testKnownLayouts() {
+  struct File { std::string path; std::map<std::string, uint64_t> expect; };
+  const std::string repoKernel = std::string(ETL_SOURCE_DIR) + "/fixtures/airbus/ShutdownPerfDiagLogger.etl";
+  const File files[] = {
+      // Process 2/3/4/11/39, Thread 1-4, Image 2/3/4 and the type-10 image loads of group PROCESS.
+      {repoKernel, {{"smss", 1}, {"Process/2", 60}, {"Process/3", 94}, {"Process/4", 37}, {"Process/11", 60}, {"Process/39", 5},
+                    {"Thread/1", 350}, {"Thread/2", 1032}, {"Thread/3", 1175}, {"Thread/4", 501},
+                    {"ImageLoad/2", 4791}, {"ImageLoad/3", 6745}, {"ImageLoad/4", 2145}, {"ImageLoad/10", 72}}},
+      // Microsoft-Windows-Kernel-Process ProcessStart v0 and ProcessStop v1 (Windows 7).
+      {g_fixtures + "/other/tx/Process.etl",
+       {{"Microsoft-Windows-Kernel-Process/1", 4}, {"Microsoft-Windows-Kernel-Process/2", 4}}},
+  };
+  for (const File& f : files) {
+    if (!exists(f.path)) {
+      skip(f.path + " not found");
+      continue;
+    }
+    EtlReader reader(f.path);
+    SchemaRegistry reg;
+    EventRecord rec;
+    std::map<std::string, uint64_t> got;
+    std::map<std::string, uint64_t> bad;
+    while (reader.next(rec)) {
+      reg.addMetadataRecord(rec);
+      const Schema* s = reg.schemaFor(rec);
+      if (!s || s->source != SchemaSource::Builtin) continue;
+      const char* name = providerName(rec.provider);
+      std::string key = std::string(name ? name : "?") + "/" + std::to_string(rec.kind == RecordKind::Event ? rec.id : rec.opcode);
+      DecodedPayload r = decode(*s, rec.userData, rec.userDataLen, rec.pointer64);
+      if (r.truncated || !r.error.empty() || r.bytesUsed != rec.userDataLen) {
+        bad[key + ": " + (r.error.empty() ? "used " + std::to_string(r.bytesUsed) + " of " + std::to_string(rec.userDataLen) : r.error)]++;
+        continue;
+      }
+      got[key]++;
+      if (key == "Process/3") {
+        // DCStart of smss.exe (docs/etl-format.md, kernel Process events: the verified x64 v4 sample).
+        std::map<std::string, const Value*> v;
+        for (const auto& p : r.properties) v[p.name] = &p.value;
+        if (v.count("ProcessId") && v["ProcessId"]->u == 348) {
+          CHECK_EQ(v["ParentId"]->u, uint64_t(4));
+          CHECK_EQ(v["UserSID"]->str, std::string("S-1-5-18"));
+          CHECK_EQ(v["ImageFileName"]->str, std::string("smss.exe"));
+          CHECK_EQ(v["CommandLine"]->str, std::string("\\SystemRoot\\System32\\smss.exe"));
+          got["smss"]++;
+        }
+      }
+    }
+    for (auto& [k, n] : bad) std::printf("    %s (x%" PRIu64 ")\n", k.c_str(), n);
+    CHECK(bad.empty());
+    for (auto& [k, n] : f.expect) {
+      CHECK_EQ(got[k], n);
+      if (got[k] != n) std::fprintf(stderr, "  %s: %" PRIu64 " decoded, expected %" PRIu64 "\n", k.c_str(), got[k], n);
+    }
+    std::printf("  known layouts: %s, %zu kinds of event decoded exactly\n", f.path.c_str(), got.size());
+  }
+  // Versions newer than any written down use the newest one; older ones have none.
+  CHECK(knownLayout(known::kKernelProcess, 1, 9, false) == knownLayout(known::kKernelProcess, 1, 3, false));
+  CHECK(knownLayout(known::kThreadClass, 1, 1, true) == nullptr);
+  CHECK(knownLayout(known::kProcessClass, 10, 3, true) == nullptr);  // image loads belong to the Image class
+}
+
 int main(int argc, char** argv) {
   g_fixtures = argc > 1 ? argv[1] : std::string(ETL_SOURCE_DIR) + "/../shared/fixtures";
   std::printf("schema_test\n");
@@ -1008,6 +1074,7 @@ int main(int argc, char** argv) {
     testNdisWifi();
     testPktMonGolden();
     testAllFixtures();
+    testKnownLayouts();
   } catch (const EtlError& e) {
     ++g_failures;
     std::fprintf(stderr, "FAIL: reader error %s: %s\n", e.code.c_str(), e.message.c_str());
