@@ -5,6 +5,7 @@
   'variables': {
     'etl_core_sources': [
       'native/etl/guid.cc',
+      'native/etl/diagnostics.cc',
       'native/etl/xpress.cc',
       'native/etl/lznt1.cc',
       'native/etl/buffer.cc',

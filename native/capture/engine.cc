@@ -154,10 +154,10 @@ ConvertSummary convertTrace(const std::string& input, pcapng::Output& out, const
   };
   auto strictCheck = [&] {
     if (!o.strict) return;
-    if (x.warnings().total > 0) throw ConvertError("strict", "--strict: " + x.warnings().samples.front());
+    if (x.warnings().total > 0) throw ConvertError(etl::Code::Strict, "--strict: " + WarningLog::text(x.warnings().samples.front()));
     if (reader.stats().diagnostics > 0) {
       takeDiagnostics();
-      throw ConvertError("strict", "--strict: " + (sum.diagnostics.empty() ? std::string("reader diagnostic")
+      throw ConvertError(etl::Code::Strict, "--strict: " + (sum.diagnostics.empty() ? std::string("reader diagnostic")
                                                                             : sum.diagnostics.front().message));
     }
   };
@@ -173,7 +173,7 @@ ConvertSummary convertTrace(const std::string& input, pcapng::Output& out, const
     if (sum.records - lastCheck >= 1024) {
       lastCheck = sum.records;
       takeDiagnostics();
-      if (o.cancel && o.cancel->load()) throw ConvertError("cancelled", "conversion cancelled");
+      if (o.cancel && o.cancel->load()) throw ConvertError(etl::Code::Cancelled, "conversion cancelled");
       if (o.onProgress && reader.bytesDone() - lastProgress >= 256 * 1024) {
         lastProgress = reader.bytesDone();
         o.onProgress(reader.bytesDone(), sum.fileSize, writer.packets());

@@ -21,9 +21,10 @@ namespace etl { class SchemaRegistry; struct Schema; }
 
 namespace capture {
 
+// Why a conversion stopped (Code::Strict, Code::Cancelled).
 struct ConvertError : std::runtime_error {
-  std::string code;  // "strict", "cancelled", "io"
-  ConvertError(std::string c, const std::string& m) : std::runtime_error(m), code(std::move(c)) {}
+  etl::Code code;
+  ConvertError(etl::Code c, const std::string& m) : std::runtime_error(m), code(c) {}
 };
 
 struct ConvertOptions {
@@ -54,8 +55,8 @@ struct ConvertSummary {
   uint64_t filteredOut = 0;    // by --pid / --imds-only
   uint64_t duplicates = 0;     // by --dedupe
   std::vector<InterfaceSummary> interfaces;  // IDBs written, by id
-  std::map<std::string, uint64_t> warnings;  // by kind
-  std::vector<std::string> warningSamples;
+  std::map<std::string, uint64_t> warnings;  // by code name
+  std::vector<etl::Diagnostic> warningSamples;
   std::vector<etl::Diagnostic> diagnostics;  // from the reader (capped by it)
   uint64_t diagnosticCount = 0;
   uint64_t bytesWritten = 0;

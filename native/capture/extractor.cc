@@ -120,11 +120,22 @@ const char* phyTypeName(uint32_t id) {
   return id <= 10 ? names[id] : "Unknown";
 }
 
-void WarningLog::add(const std::string& kind, const std::string& message) {
+void WarningLog::add(etl::Code code, const etl::EventRecord* rec, const std::string& message) {
   ++total;
-  ++counts[kind];
-  if (samples.size() < maxSamples) samples.push_back(kind + ": " + message);
+  ++counts[etl::codeName(code)];
+  if (samples.size() >= maxSamples) return;
+  etl::Diagnostic d;
+  d.severity = etl::Severity::Warning;
+  d.code = code;
+  d.message = message;
+  if (rec) {
+    d.offset = rec->bufferFileOffset;
+    d.buffer = int64_t(rec->bufferIndex);
+  }
+  samples.push_back(std::move(d));
 }
+
+std::string WarningLog::text(const etl::Diagnostic& d) { return std::string(etl::codeName(d.code)) + ": " + d.message; }
 
 PacketExtractor::PacketExtractor(Sink sink) : sink_(std::move(sink)) {}
 PacketExtractor::~PacketExtractor() = default;
@@ -192,7 +203,7 @@ Packet packetFrom(const etl::EventRecord& rec, Source src, Interface* iface) {
 
 void PacketExtractor::malformed(const etl::EventRecord& rec, const std::string& what) {
   ++stats_.malformed;
-  warnings_.add("malformed-event",
+  warnings_.add(etl::Code::MalformedEvent, &rec,
                 fmt("%s event %u (buffer %u, record at +%u): %s", rec.provider == known::kPktMon ? "PktMon"
                     : rec.provider == known::kNdisWanCapture ? "Ras-NdisWanPacketCapture" : "NDIS-PacketCapture",
                     unsigned(rec.id), unsigned(rec.bufferIndex), unsigned(rec.recordOffset), what.c_str()));
@@ -224,7 +235,7 @@ Interface* PacketExtractor::findOrCreate(const InterfaceKey& key, uint16_t linkT
   }
   if (found) {
     if (found->linkType != linkType)
-      warnings_.add("inconsistent-media",
+      warnings_.add(etl::Code::InconsistentMedia, &rec,
                     fmt("interface %s:%u: event %u has link type %u, the interface has %u (kept)",
                         sourceName(key.source), unsigned(key.lowerIfIndex), unsigned(rec.id), unsigned(linkType),
                         unsigned(found->linkType)));
@@ -308,7 +319,7 @@ void PacketExtractor::onNdisMetadata(const etl::EventRecord& rec) {
   // DOT11_EXTSTA_RECV_CONTEXT: we read up to ucDataRate at +24 (etl2pcapng
   // insists on exactly 48 bytes; shorter variants still carry these).
   if (m < 25) {
-    warnings_.add("wifi-metadata-size", fmt("Wi-Fi metadata of %u bytes, expected 48; ignored", m));
+    warnings_.add(etl::Code::WifiMetadataSize, &rec, fmt("Wi-Fi metadata of %u bytes, expected 48; ignored", m));
     return;
   }
   const uint8_t* p = rec.userData + L.off[3];
@@ -399,7 +410,7 @@ void PacketExtractor::onVmSwitchFragment(const etl::EventRecord& rec) {
     if (best < 0) best = int64_t(q);
   }
   if (best < 0) return malformed(rec, "FragmentSize/OOBDataSize do not fit the user data");
-  if (!exact) warnings_.add("vmswitch-layout", "VMSwitch event with trailing bytes after OOBData (newer layout?)");
+  if (!exact) warnings_.add(etl::Code::VmswitchLayout, &rec, "VMSwitch event with trailing bytes after OOBData (newer layout?)");
   uint32_t q = uint32_t(best);
   uint32_t n = le32(p + q);
   const uint8_t* frag = p + q + 4;
@@ -449,7 +460,7 @@ void PacketExtractor::onNdisWan(const etl::EventRecord& rec) {
   if (keep < n) {
     pkt.flags |= kPacketOversize;
     ++stats_.oversize;
-    warnings_.add("oversize", fmt("Ras-NdisWan packet of %u bytes cut to %u", n, keep));
+    warnings_.add(etl::Code::Oversize, &rec, fmt("Ras-NdisWan packet of %u bytes cut to %u", n, keep));
   }
   emit(pkt, p, keep, n);
 }
@@ -479,7 +490,7 @@ void PacketExtractor::onPktmonPacket(const etl::EventRecord& rec) {
     case 2: lt = kLinkIeee80211; break;
     case 3: lt = kLinkRaw; break;
     default:
-      warnings_.add("pktmon-packet-type", fmt("PktMon packet type %u has no link type; packet skipped",
+      warnings_.add(etl::Code::PktmonPacketType, &rec, fmt("PktMon packet type %u has no link type; packet skipped",
                                                unsigned(m.packetType)));
       return;
   }
@@ -559,7 +570,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
   if (start && it != partials_.end()) {
     // A new packet began before the pending one ended.
     ++stats_.missingEnd;
-    warnings_.add("missing-end", fmt("interface %s:%u CPU %u: packet of %u fragment(s) had no PACKET_END fragment",
+    warnings_.add(etl::Code::MissingEnd, &rec, fmt("interface %s:%u CPU %u: packet of %u fragment(s) had no PACKET_END fragment",
                                      sourceName(src), unsigned(f->key.lowerIfIndex), unsigned(rec.cpu),
                                      unsigned(it->second.fragments)));
     it->second.flags |= kPacketMissingEnd;
@@ -570,7 +581,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
   uint32_t flags = 0;
   if (!start && it == partials_.end()) {
     ++stats_.missingStart;
-    warnings_.add("missing-start", fmt("interface %s:%u CPU %u: fragment without PACKET_START and nothing pending",
+    warnings_.add(etl::Code::MissingStart, &rec, fmt("interface %s:%u CPU %u: fragment without PACKET_START and nothing pending",
                                        sourceName(src), unsigned(f->key.lowerIfIndex), unsigned(rec.cpu)));
     flags |= kPacketMissingStart;
   }
@@ -584,7 +595,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
     if (keep < n) {
       pkt.flags |= kPacketOversize;
       ++stats_.oversize;
-      warnings_.add("oversize", fmt("packet of %u bytes cut to %u", n, keep));
+      warnings_.add(etl::Code::Oversize, &rec, fmt("packet of %u bytes cut to %u", n, keep));
     }
     emit(pkt, p, keep, n);
     return;
@@ -601,7 +612,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
   if (keep < n && !(part.flags & kPacketOversize)) {
     part.flags |= kPacketOversize;
     ++stats_.oversize;
-    warnings_.add("oversize", fmt("multi-fragment packet over %u bytes cut", kMaxPacketBytes));
+    warnings_.add(etl::Code::Oversize, &rec, fmt("multi-fragment packet over %u bytes cut", kMaxPacketBytes));
   }
   part.data.insert(part.data.end(), p, p + keep);
   part.total += n;
@@ -677,7 +688,7 @@ void PacketExtractor::emit(Packet& pkt, const uint8_t* data, uint32_t len, uint6
 void PacketExtractor::finish() {
   for (auto& kv : partials_) {
     ++stats_.missingEnd;
-    warnings_.add("missing-end", fmt("packet of %u fragment(s) still waiting for PACKET_END at the end of the trace",
+    warnings_.add(etl::Code::MissingEnd, nullptr, fmt("packet of %u fragment(s) still waiting for PACKET_END at the end of the trace",
                                      unsigned(kv.second.fragments)));
     kv.second.flags |= kPacketMissingEnd;
     emitPartial(kv.second);

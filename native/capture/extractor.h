@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "etl/diagnostics.h"
 #include "etl/event_record.h"
 #include "packet.h"
 
@@ -49,13 +50,18 @@ struct ExtractorStats {
   uint64_t relabeled = 0;        // pktmon Wi-Fi packets whose payload is Ethernet
 };
 
-// Things worth telling the user; counted by kind, the first few kept whole.
+// What the extractor could not use whole, in the reader's vocabulary
+// (etl/diagnostics.h): counted by code, the first ones kept with the file
+// offset and index of the buffer that held the event.
 struct WarningLog {
-  std::map<std::string, uint64_t> counts;
-  std::vector<std::string> samples;   // "kind: message"
+  std::map<std::string, uint64_t> counts;  // by code name
+  std::vector<etl::Diagnostic> samples;
   size_t maxSamples = 50;
   uint64_t total = 0;
-  void add(const std::string& kind, const std::string& message);
+  // `rec` is the event concerned, or nullptr (end of trace).
+  void add(etl::Code code, const etl::EventRecord* rec, const std::string& message);
+  // "code: message", as convert prints a warning.
+  static std::string text(const etl::Diagnostic& d);
 };
 
 struct PktmonComponent {

@@ -7,7 +7,7 @@
 // processes alive at the end; when the trace shows the PID belonged to
 // someone else earlier, the snapshot answer is marked low confidence.
 
-import type { TraceEvent } from '../native/types.js';
+import type { Diagnostic, TraceEvent } from '../native/types.js';
 import type { TasklistRow } from './tasklist.js';
 import { EventShapeError, processEventOf, serviceEventOf, type ProcessEventInfo, type ServiceConfigInfo } from './trace-events.js';
 
@@ -46,16 +46,8 @@ export interface ProcessLifetime {
   services: string[];
 }
 
-export interface ProcessTableProblem {
-  message: string;
-  provider: string;
-  id: number;
-  opcode: number;
-  version: number;
-  fileTime: bigint;
-  bufferIndex: number;
-  fileOffset: number;
-}
+/** A process or service event that lacks a field its kind has: where it is and why. */
+export type ProcessTableProblem = Diagnostic<'payload'>;
 
 type Observation =
   | { t: bigint; seq: number; type: 'process'; info: ProcessEventInfo }
@@ -71,6 +63,9 @@ export class ProcessTable {
   private readonly problemList: ProcessTableProblem[] = [];
   private problemCount = 0;
   private seq = 0;
+
+  /** `file`: the trace the events come from, named in the problems. */
+  constructor(private readonly file = '') {}
   /** Whether the trace logs process creation / exit at all (then silence means something). */
   private sawStarts = false;
   private sawEnds = false;
@@ -106,14 +101,12 @@ export class ProcessTable {
       this.problemCount++;
       if (this.problemList.length < MAX_PROBLEMS) {
         this.problemList.push({
+          severity: 'warning',
+          code: 'payload',
           message: `${e.message} (buffer ${ev.bufferIndex} at file offset ${ev.fileOffset})`,
-          provider: ev.provider,
-          id: ev.id,
-          opcode: ev.opcode,
-          version: ev.version,
-          fileTime: ev.fileTime,
-          bufferIndex: ev.bufferIndex,
-          fileOffset: ev.fileOffset,
+          file: this.file,
+          offset: ev.fileOffset,
+          buffer: ev.bufferIndex,
         });
       }
     }

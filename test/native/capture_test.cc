@@ -756,7 +756,7 @@ static int runConvert(int argc, char** argv) {
       std::fprintf(stderr, "  IF %d %s [%s] linktype %u packets %" PRIu64 "\n", i.id, i.name.c_str(),
                    i.description.c_str(), unsigned(i.linkType), i.packets);
     for (auto& w : s.warnings) std::fprintf(stderr, "  warning %s x%" PRIu64 "\n", w.first.c_str(), w.second);
-    for (auto& w : s.warningSamples) std::fprintf(stderr, "    %s\n", w.c_str());
+    for (auto& w : s.warningSamples) std::fprintf(stderr, "    %s\n", capture::WarningLog::text(w).c_str());
     for (auto& d : s.diagnostics) std::fprintf(stderr, "  diagnostic %s\n", d.message.c_str());
   } catch (const etl::EtlError& e) {
     std::fprintf(stderr, "error: %s\n", e.message.c_str());

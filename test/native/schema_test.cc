@@ -1077,7 +1077,7 @@ int main(int argc, char** argv) {
     testKnownLayouts();
   } catch (const EtlError& e) {
     ++g_failures;
-    std::fprintf(stderr, "FAIL: reader error %s: %s\n", e.code.c_str(), e.message.c_str());
+    std::fprintf(stderr, "FAIL: reader error %s: %s\n", etl::codeName(e.code), e.message.c_str());
   }
   std::printf("%d checks, %d failures, %d skipped\n", g_checks, g_failures, g_skips);
   return g_failures ? 1 : 0;
