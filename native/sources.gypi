@@ -37,7 +37,6 @@
       'native/addon/convert_js.cc',
       'native/addon/trace_reader.cc',
       'native/addon/convert.cc',
-      'native/addon/decompress_js.cc',
     ],
   },
 }

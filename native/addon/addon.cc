@@ -3,7 +3,6 @@
 #include <utility>
 #include "constants.h"
 #include "etl/diagnostics.h"
-#include "decompress_js.h"
 #include "trace_reader.h"
 #if __has_include("capture_api.h")
 #include "capture_api.h"
@@ -41,7 +40,6 @@ static void InitContract(Napi::Env env, Napi::Object exports) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitContract(env, exports);
   addon::InitTraceReader(env, exports);
-  addon::InitDecompress(env, exports);
 #ifdef ETL_HAVE_CAPTURE
   addon::InitCapture(env, exports);
 #endif

@@ -1,4 +1,4 @@
-// Round trip: packets → generated netsh-form .etl (src/gen) → convert() → pcapng → tshark.
+// Round trip: packets → generated netsh-form .etl (tools/gen) → convert() → pcapng → tshark.
 // What tshark reads back must be the generated packets: same bytes in the same order, link
 // types, directions, interface names, comments (with etl2pcapng's Wi-Fi / VMSwitch / VPN text),
 // original lengths and 100 ns timestamps. Cases: multi-fragment Ethernet interleaved across
@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../../src/convert.js';
 import { openTrace } from '../../src/index.js';
-import { writeNetshEtl, type NetshOptions } from '../../src/gen/netsh.js';
-import type { GenPacket, GenVmSwitch, GenWifiMetadata } from '../../src/gen/packet.js';
-import { DEFAULT_START } from '../../src/gen/packet.js';
-import { NDIS_PACKETCAPTURE, NDIS_WAN } from '../../src/gen/providers.js';
-import { Rng } from '../../src/gen/bytes.js';
-import { readPcapng } from '../../src/gen/pcap.js';
+import { writeNetshEtl, type NetshOptions } from '../../tools/gen/netsh.js';
+import type { GenPacket, GenVmSwitch, GenWifiMetadata } from '../../tools/gen/packet.js';
+import { DEFAULT_START } from '../../tools/gen/packet.js';
+import { NDIS_PACKETCAPTURE, NDIS_WAN } from '../../tools/gen/providers.js';
+import { Rng } from '../../tools/gen/bytes.js';
+import { readPcapng } from '../../tools/gen/pcap.js';
 
 const hasTshark = spawnSync('tshark', ['-v']).status === 0;
 if (!hasTshark) process.stderr.write('SKIP: tshark not installed; round-trip tests skipped\n');

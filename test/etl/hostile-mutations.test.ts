@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { convert, traceInfo } from '../src/index.js';
-import { scanFile } from '../src/scan.js';
-import { repoRoot, shared, haveShared } from './support/fixtures.js';
+import { convert, traceInfo } from '../../src/index.js';
+import { scanFile } from '../../src/scan.js';
+import { repoRoot, shared, haveShared } from '../support/fixtures.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'etl-mut-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

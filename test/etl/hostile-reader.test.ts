@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openTrace, traceInfo } from '../src/index.js';
-import { repoRoot } from './support/fixtures.js';
+import { openTrace, traceInfo } from '../../src/index.js';
+import { repoRoot } from '../support/fixtures.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'etl-hostile-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -11,9 +11,9 @@ import { openTrace, type TraceEvent } from '../../src/index.js';
 import { EventShapeError, processEventOf, serviceEventOf } from '../../src/processes/trace-events.js';
 import { tcpipHint } from '../../src/imds/tcpip.js';
 import { PROVIDERS } from '../../src/constants.js';
-import { EtlWriter, UTC_TIME_ZONE, eventRecord } from '../../src/gen/etl.js';
-import { guidBytes, Rng } from '../../src/gen/bytes.js';
-import { sockaddr } from '../../src/gen/providers.js';
+import { EtlWriter, UTC_TIME_ZONE, eventRecord } from '../../tools/gen/etl.js';
+import { guidBytes, Rng } from '../../tools/gen/bytes.js';
+import { sockaddr } from '../../tools/gen/providers.js';
 import {
   Bytes, kpStartPayload, kpStartProperties, kpStopPayload, kpStopProperties, mofProcessPayload, mofProcessProperties,
   servicePayload, serviceProperties,

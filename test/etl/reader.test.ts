@@ -2,10 +2,10 @@
 // from SOURCES.md (measured independently) and Windows' own text dumps.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { openTrace, traceInfo } from '../src/index.js';
-import type { TraceEvent } from '../src/index.js';
+import { openTrace, traceInfo } from '../../src/index.js';
+import type { TraceEvent } from '../../src/index.js';
 import path from 'node:path';
-import { haveShared, repoRoot, shared, skipReason } from './support/fixtures.js';
+import { haveShared, repoRoot, shared, skipReason } from '../support/fixtures.js';
 
 const PKTMON = '4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac';
 const NDIS = '2ed6006e-4729-4609-b423-3ee7bcd678ef';

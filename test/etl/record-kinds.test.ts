@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openTrace, type TraceEvent } from '../src/index.js';
-import { repoRoot } from './support/fixtures.js';
-import { guidBytes } from '../src/gen/bytes.js';
+import { openTrace, type TraceEvent } from '../../src/index.js';
+import { repoRoot } from '../support/fixtures.js';
+import { guidBytes } from '../../tools/gen/bytes.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'etl-kinds-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

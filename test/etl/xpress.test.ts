@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { xpressCompress } from '../../src/gen/xpress.js';
-import { Rng } from '../../src/gen/bytes.js';
-import { xpressDecode } from './reference.js';
+import { xpressCompress } from '../../tools/gen/xpress.js';
+import { Rng } from '../../tools/gen/bytes.js';
+import { xpressDecode } from '../tools/gen/reference.js';
+import { testHooks } from '../support/hooks.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const shared = join(root, '..', 'shared', 'fixtures');
@@ -74,11 +74,7 @@ describe('XPRESS (MS-XCA plain LZ77) encoder', () => {
 // The native decoder copies literal runs and matches in 16-byte steps (writing past the end of a
 // copy when there is room); these compare it, byte for byte and failure for failure, with the
 // plain byte-at-a-time reference decoder.
-type Decode = (src: Uint8Array, n: number) => Buffer;
-function addon(): Record<string, unknown> {
-  return createRequire(import.meta.url)(join(root, 'build', 'Release', 'etl_imds.node')) as Record<string, unknown>;
-}
-const nativeXpress: Decode = (src, n) => (addon().xpressDecompress as Decode)(src, n);
+const nativeXpress = (src: Uint8Array, n: number): Buffer => testHooks().xpressDecompress(src, n);
 function outcome(f: () => Uint8Array): { ok: true; data: Buffer } | { ok: false } {
   try {
     return { ok: true, data: Buffer.from(f()) };

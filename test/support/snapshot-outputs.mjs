@@ -3,7 +3,7 @@
 // trace) and `convert -o` (the pcapng and the --json summary), each with its stderr and exit code.
 // Take one snapshot before a change and one after, then compare them with `diff -r`:
 //
-//   node test/support/snapshot-outputs.mjs gen TRACES      # generated traces (needs dist/ built)
+//   node test/support/snapshot-outputs.mjs gen TRACES      # generated traces (needs npm run build:ts)
 //   node test/support/snapshot-outputs.mjs run OUT TRACES  # outputs for fixtures/, ../shared/fixtures,
 //                                                          # test/fuzz/regressions and TRACES
 //
@@ -19,7 +19,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const [mode, ...rest] = process.argv.slice(2);
 
 async function generate(dir) {
-  const gen = await import(path.join(root, 'dist', 'gen', 'index.js'));
+  const gen = await import(path.join(root, 'dist-tools', 'tools', 'gen', 'index.js'));
   const { captureTcpipEvents, DEFAULT_START, FILETIME_SECOND, loadCapture, placeCapture, writeNetshEtl, writePktmonEtl } = gen;
   mkdirSync(dir, { recursive: true });
   // The scan-generated scenarios: every real-client capture in netsh and pktmon form, with each

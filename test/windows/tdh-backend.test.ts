@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './support/fixtures.js';
+import { repoRoot } from '../support/fixtures.js';
 
 const cxx = '/usr/bin/x86_64-w64-mingw32-g++';
 const have = existsSync(cxx);

@@ -2,6 +2,7 @@
 // for JavaScript v3, Debian's python3-botocore, a raw-socket client), tshark capturing `lo`,
 // then the rewrite to 169.254.169.254:80 / [fd00:ec2::254]:80. Loopback only, ever.
 
+import { IMDS } from '../../src/constants.js';
 import { spawn } from 'node:child_process';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -312,7 +313,7 @@ export async function captureScenario(
   const fixture: CaptureFixture = {
     scenario, description, family,
     client: { ip: family === 4 ? DEFAULT_REWRITE.clientIp4 : DEFAULT_REWRITE.clientIp6, mac: DEFAULT_REWRITE.clientMac },
-    server: { ip: family === 4 ? '169.254.169.254' : 'fd00:ec2::254', port: 80, mac: DEFAULT_REWRITE.gatewayMac },
+    server: { ip: family === 4 ? IMDS.ipv4 : IMDS.ipv6, port: IMDS.port, mac: DEFAULT_REWRITE.gatewayMac },
     captured: {
       tool: 'tshark -i lo -f "tcp port <mock>"', at: new Date().toISOString(),
       clients: runs.map((r) => ({ client: r.client, linuxPid: r.linuxPid, pid: r.linuxPid * 4, ports: [...new Set(r.requests.map((q) => q.remotePort))] })),

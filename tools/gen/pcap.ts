@@ -1,6 +1,7 @@
 // Minimal pcapng reader/writer and the address rewrite that turns loopback captures of real IMDS
 // clients into traffic to 169.254.169.254:80 / [fd00:ec2::254]:80 with correct checksums.
 
+import { IMDS } from '../../src/constants.js';
 import { ipv4Bytes, ipv6Bytes } from './providers.js';
 
 export interface PcapPacket {
@@ -148,8 +149,8 @@ const macBytes = (m: string): Buffer => Buffer.from(m.split(':').map((x) => pars
  */
 export function rewriteImds(packets: PcapPacket[], o: RewriteOptions): RewrittenPacket[] {
   const out: RewrittenPacket[] = [];
-  const imds4 = ipv4Bytes(o.imdsIp4 ?? '169.254.169.254');
-  const imds6 = ipv6Bytes(o.imdsIp6 ?? 'fd00:ec2::254');
+  const imds4 = ipv4Bytes(o.imdsIp4 ?? IMDS.ipv4);
+  const imds6 = ipv6Bytes(o.imdsIp6 ?? IMDS.ipv6);
   const cli4 = ipv4Bytes(o.clientIp4);
   const cli6 = ipv6Bytes(o.clientIp6);
   for (const p of packets) {

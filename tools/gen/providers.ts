@@ -3,6 +3,7 @@
 // (NDIS-PacketCapture 1001 from attackhost-wifi.etl, PktMon from demikernel PktMon.etl) and of
 // etl-format.md §10.2/10.3 for Kernel-Process and TCPIP.
 
+import { PROVIDERS } from '../../src/constants.js';
 import { ByteWriter } from './bytes.js';
 import { EtlWriter, fullRecord } from './etl.js';
 import {
@@ -10,11 +11,11 @@ import {
   METADATA_EVENT_MAP_INFO, METADATA_TRACE_EVENT_INFO, OutType, PropertyFlag,
 } from './schema.js';
 
-export const NDIS_PACKETCAPTURE = '2ed6006e-4729-4609-b423-3ee7bcd678ef';
-export const PKTMON = '4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac';
-export const KERNEL_PROCESS = '22fb2cd6-0e7b-422b-a0c7-2fad1fd0e716';
-export const TCPIP = '2f07e2ee-15db-40f1-90ef-9d7ba282188a';
-export const NDIS_WAN = 'd84521f7-2235-4237-a7c0-14e3a9676286';
+export const NDIS_PACKETCAPTURE = PROVIDERS.ndisPacketCapture;
+export const PKTMON = PROVIDERS.pktMon;
+export const KERNEL_PROCESS = PROVIDERS.kernelProcess;
+export const TCPIP = PROVIDERS.tcpip;
+export const NDIS_WAN = PROVIDERS.ndisWanCapture;
 
 // NDIS-PacketCapture keyword bits (etl2pcapng's constants; names from the embedded schema).
 export const NdisKeyword = {

@@ -6,9 +6,10 @@
 // channel / keyword list / task / opcode / message strings, then the provider's binary-XML
 // template (a BinXml fragment, item descriptors and a name table).
 
+import { PROVIDERS } from '../../src/constants.js';
 import { ByteWriter } from './bytes.js';
 
-export const EVENT_METADATA_GUID = 'bbccf6c1-6cd1-48c4-80ff-839482e37671';
+export const EVENT_METADATA_GUID = PROVIDERS.eventMetadata;
 export const METADATA_TRACE_EVENT_INFO = 0x20;
 export const METADATA_EVENT_MAP_INFO = 0x21;
 

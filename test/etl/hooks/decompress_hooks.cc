@@ -1,11 +1,11 @@
-// xpressDecompress(src, size) / lznt1Decompress(src, size): the reader's
-// decoders on one stream, for tests that compare them with an independent
-// decoder (test/gen/reference.ts) on real and random streams.
+// A test-only addon (never shipped): xpressDecompress(src, size) and
+// lznt1Decompress(src, size), the reader's decoders on one stream, for tests
+// that compare them with an independent decoder (test/tools/gen/reference.ts)
+// on real and random streams. Built by test/support/hooks.ts with the
+// binding.gyp beside it.
 #include <napi.h>
-#include "decompress_js.h"
 #include "etl/xpress.h"
 
-namespace addon {
 namespace {
 
 using Decoder = etl::DecompressResult (*)(const uint8_t*, size_t, uint8_t*, size_t);
@@ -24,11 +24,12 @@ Napi::Value Decompress(const Napi::CallbackInfo& info) {
   return out;
 }
 
-}  // namespace
-
-void InitDecompress(Napi::Env env, Napi::Object exports) {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xpressDecompress", Napi::Function::New(env, Decompress<etl::xpressDecompress>, "xpressDecompress"));
   exports.Set("lznt1Decompress", Napi::Function::New(env, Decompress<etl::lznt1Decompress>, "lznt1Decompress"));
+  return exports;
 }
 
-}  // namespace addon
+}  // namespace
+
+NODE_API_MODULE(etl_imds_test_hooks, Init)

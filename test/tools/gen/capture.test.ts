@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadCapture } from '../../src/gen/imds.js';
-import { writePcapng } from '../../src/gen/pcap.js';
-import { captureScenario, SCENARIOS } from '../../src/gen/capture.js';
+import { loadCapture } from '../../../tools/gen/imds.js';
+import { writePcapng } from '../../../tools/gen/pcap.js';
+import { captureScenario, SCENARIOS } from '../../../tools/gen/capture.js';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = join(import.meta.dirname, '..', '..', '..');
 const fxDir = join(root, 'fixtures', 'imds');
 const names = readdirSync(fxDir).filter((f) => f.endsWith('.json') && !f.endsWith('.truth.json')).map((f) => f.replace(/\.json$/, ''));
 const dir = mkdtempSync(join(tmpdir(), 'etl-imds-cap-test-'));

@@ -2,12 +2,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeNetshEtl } from '../../src/gen/netsh.js';
-import { writePktmonEtl } from '../../src/gen/pktmon.js';
-import { loadCapture, placeCapture } from '../../src/gen/imds.js';
-import { DEFAULT_START } from '../../src/gen/packet.js';
+import { writeNetshEtl } from '../../../tools/gen/netsh.js';
+import { writePktmonEtl } from '../../../tools/gen/pktmon.js';
+import { loadCapture, placeCapture } from '../../../tools/gen/imds.js';
+import { DEFAULT_START } from '../../../tools/gen/packet.js';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = join(import.meta.dirname, '..', '..', '..');
 const addon = join(root, 'build', 'Release', 'etl_imds.node');
 const dir = mkdtempSync(join(tmpdir(), 'etl-imds-ot-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,7 +17,7 @@ describe.skipIf(!existsSync(addon))(`generated traces read back with openTrace${
   const pk = placeCapture(cap, { start: DEFAULT_START, cpu: 1, pid: () => 4242 });
 
   async function read(path: string) {
-    const { openTrace } = await import('../../src/index.js');
+    const { openTrace } = await import('../../../src/index.js');
     const out = [];
     for await (const b of openTrace(path).events()) out.push(...b.events);
     return out;
