@@ -1,5 +1,6 @@
 #include "record.h"
 #include "bytes.h"
+#include "event_descriptor.h"
 #include "providers.h"
 
 namespace etl {
@@ -184,13 +185,14 @@ DecodeResult decodeRecord(const uint8_t* data, uint32_t end, uint32_t pos, uint3
       rec.pid = rd32(p + 0xC);
       rec.rawTime = rdi64(p + 0x10);
       rec.provider = Guid::fromBytes(p + 0x18);
-      rec.id = rd16(p + 0x28);
-      rec.version = p[0x2A];
-      rec.channel = p[0x2B];
-      rec.level = p[0x2C];
-      rec.opcode = p[0x2D];
-      rec.task = rd16(p + 0x2E);
-      rec.keywords = rd64(p + 0x30);
+      const EventDescriptor d = readEventDescriptor(p + 0x28);
+      rec.id = d.id;
+      rec.version = d.version;
+      rec.channel = d.channel;
+      rec.level = d.level;
+      rec.opcode = d.opcode;
+      rec.task = d.task;
+      rec.keywords = d.keyword;
       rec.activityId = Guid::fromBytes(p + 0x40);
       if (rec.eventFlags & 0x0001) {
         // Extended data items: each u16 item length (8-aligned), u16 type, u16 linkage, u16 data size.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bytes.h"
+#include "event_descriptor.h"
 #include "schema.h"
 #include "schema_internal.h"
 #include "text.h"
@@ -52,13 +53,14 @@ std::optional<Schema> parseTraceEventInfo(const uint8_t* b, uint32_t len, std::s
   s.source = SchemaSource::TdhBlob;
   s.provider = Guid::fromBytes(b);
   s.eventGuid = Guid::fromBytes(b + 0x10);
-  s.eventId = rd16(b + 0x20);
-  s.version = b[0x22];
-  s.channel = b[0x23];
-  s.level = b[0x24];
-  s.opcode = b[0x25];
-  s.task = rd16(b + 0x26);
-  s.keyword = rd64(b + 0x28);
+  const EventDescriptor d = readEventDescriptor(b + 0x20);
+  s.eventId = d.id;
+  s.version = d.version;
+  s.channel = d.channel;
+  s.level = d.level;
+  s.opcode = d.opcode;
+  s.task = d.task;
+  s.keyword = d.keyword;
   s.decodingSource = rd32(b + 0x30);
   uint32_t propCount = rd32(b + 0x64), topCount = rd32(b + 0x68);
   if (propCount > (len - kTeiHeader) / kPropInfoSize)
