@@ -209,12 +209,12 @@ Schema build(const Layout& l, uint16_t id) {
   s.provider = l.source;
   if (l.classic) {
     s.eventGuid = l.source;
-    s.opcode = uint8_t(id);
+    s.descriptor.opcode = uint8_t(id);
     s.decodingSource = 1;  // DecodingSourceWbem
   } else {
-    s.eventId = id;
+    s.descriptor.id = id;
   }
-  s.version = l.version;
+  s.descriptor.version = l.version;
   for (const Field& f : l.fields) {
     PropertyInfo p;
     p.name = f.name;

@@ -185,14 +185,7 @@ DecodeResult decodeRecord(const uint8_t* data, uint32_t end, uint32_t pos, uint3
       rec.pid = rd32(p + 0xC);
       rec.rawTime = rdi64(p + 0x10);
       rec.provider = Guid::fromBytes(p + 0x18);
-      const EventDescriptor d = readEventDescriptor(p + 0x28);
-      rec.id = d.id;
-      rec.version = d.version;
-      rec.channel = d.channel;
-      rec.level = d.level;
-      rec.opcode = d.opcode;
-      rec.task = d.task;
-      rec.keywords = d.keyword;
+      rec.setDescriptor(readEventDescriptor(p + 0x28));
       rec.activityId = Guid::fromBytes(p + 0x40);
       if (rec.eventFlags & 0x0001) {
         // Extended data items: each u16 item length (8-aligned), u16 type, u16 linkage, u16 data size.

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+#include "event_descriptor.h"
 #include "event_record.h"
 #include "guid.h"
 
@@ -95,13 +96,7 @@ struct Schema {
   SchemaSource source = SchemaSource::TdhBlob;
   Guid provider{};
   Guid eventGuid{};             // TRACE_EVENT_INFO.EventGuid (MOF class), zero if none
-  uint16_t eventId = 0;
-  uint8_t version = 0;
-  uint8_t channel = 0;
-  uint8_t level = 0;
-  uint8_t opcode = 0;
-  uint16_t task = 0;
-  uint64_t keyword = 0;
+  EventDescriptor descriptor;   // id, version, opcode, ... of the event described
   uint32_t decodingSource = 0;  // DECODING_SOURCE: 0 manifest, 1 WBEM/MOF, 2 WPP, 3 TLG
   uint32_t tags = 0;
 

@@ -30,7 +30,8 @@ SchemaRegistry::AddResult SchemaRegistry::addMetadataRecord(const EventRecord& r
     }
     // MOF classes (DECODING_SOURCE Wbem) are keyed by class GUID + type.
     bool classic = s->decodingSource == 1 && !s->eventGuid.isZero();
-    Key key = classic ? Key{s->eventGuid, s->opcode, s->version} : Key{s->provider, s->eventId, s->version};
+    Key key = classic ? Key{s->eventGuid, s->descriptor.opcode, s->descriptor.version}
+                         : Key{s->provider, s->descriptor.id, s->descriptor.version};
     auto& table = classic ? byClass_ : byEvent_;
     if (table.count(key)) return AddResult::Duplicate;
     table.emplace(key, std::make_unique<Schema>(std::move(*s)));
@@ -81,13 +82,7 @@ const Schema* SchemaRegistry::traceLoggingSchema(const EventRecord& rec, std::st
     return nullptr;
   }
   s->provider = rec.provider;
-  s->eventId = rec.id;
-  s->version = rec.version;
-  s->channel = rec.channel;
-  s->level = rec.level;
-  s->opcode = rec.opcode;
-  s->task = rec.task;
-  s->keyword = rec.keywords;
+  s->descriptor = rec.descriptor();
   const uint8_t* traits;
   uint32_t traitsLen;
   if (findExtendedItem(rec, kExtTypeProvTraits, &traits, &traitsLen))

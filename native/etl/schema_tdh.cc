@@ -53,14 +53,7 @@ std::optional<Schema> parseTraceEventInfo(const uint8_t* b, uint32_t len, std::s
   s.source = SchemaSource::TdhBlob;
   s.provider = Guid::fromBytes(b);
   s.eventGuid = Guid::fromBytes(b + 0x10);
-  const EventDescriptor d = readEventDescriptor(b + 0x20);
-  s.eventId = d.id;
-  s.version = d.version;
-  s.channel = d.channel;
-  s.level = d.level;
-  s.opcode = d.opcode;
-  s.task = d.task;
-  s.keyword = d.keyword;
+  s.descriptor = readEventDescriptor(b + 0x20);
   s.decodingSource = rd32(b + 0x30);
   uint32_t propCount = rd32(b + 0x64), topCount = rd32(b + 0x68);
   if (propCount > (len - kTeiHeader) / kPropInfoSize)

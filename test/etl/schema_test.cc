@@ -280,7 +280,7 @@ static void testSyntheticTdh() {
   CHECK_EQ(schema->eventName, std::string("SyntheticEvent"));
   CHECK_EQ(schema->taskName, std::string("Task"));
   CHECK_EQ(schema->providerName, std::string("Test-Provider"));
-  CHECK_EQ(schema->eventId, 42);
+  CHECK_EQ(schema->descriptor.id, 42);
   CHECK_EQ(schema->topLevelCount, 36u);
   CHECK_EQ(schema->properties.size(), size_t(38));
   CHECK_EQ(schema->properties[36].mapName, std::string("StateMap"));

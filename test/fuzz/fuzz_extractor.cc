@@ -4,7 +4,7 @@
 // output is checked block by block against what the sink saw.
 // Input: [flags u8][32 layout bytes if flags&1] then records, each
 //   [event u8][keyword bits u8][cpu u8][length u16][payload]
-// event selects (provider, id) from kEvents; keyword bits: 0 PACKET_START,
+// event selects (provider, id) from fuzz::kPacketEvents; keyword bits: 0 PACKET_START,
 // 1 PACKET_END, 2 Native802.11, 3 WirelessWAN, 4 send, 5 receive,
 // 6 32-bit pointers, 7 not an EVENT_HEADER record.
 #include <cstdint>
@@ -19,20 +19,6 @@
 
 namespace {
 
-struct EventKind {
-  const etl::Guid* provider;
-  uint16_t id;
-};
-const EventKind kEvents[] = {
-    {&known::kNdisPacketCapture, 1001}, {&known::kNdisPacketCapture, 1002},
-    {&known::kNdisPacketCapture, 1003}, {&known::kNdisWanCapture, 5001},
-    {&known::kNdisWanCapture, 5002},    {&known::kPktMon, 160},
-    {&known::kPktMon, 170},             {&known::kPktMon, 20},
-    {&known::kPktMon, 65},              {&known::kPktMon, 66},
-    {&known::kPktMon, 70},              {&known::kPktMon, 30},
-    {&known::kNdisPacketCapture, 1000},
-};
-constexpr size_t kNumEvents = sizeof kEvents / sizeof kEvents[0];
 
 // Offsets "from a schema" chosen by the input: 0xFF = property absent,
 // 0xFE = no schema for this event; anything else is a byte offset.
@@ -123,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   int64_t t = 133618320000000000LL;
   while (!c.empty()) {
-    const EventKind& k = kEvents[c.u8() % kNumEvents];
+    const fuzz::EventKind& k = fuzz::kPacketEvents[c.u8() % fuzz::kPacketEventCount];
     uint8_t kwb = c.u8();
     uint8_t cpu = c.u8() & 7;
     std::vector<uint8_t> payload = c.bytes(c.u16());

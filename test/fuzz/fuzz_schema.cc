@@ -120,9 +120,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bool classic = direct->decodingSource == 1 && !direct->eventGuid.isZero();
     ev.kind = classic ? etl::RecordKind::Full : etl::RecordKind::Event;
     ev.provider = classic ? direct->eventGuid : direct->provider;
-    ev.id = direct->eventId;
-    ev.opcode = direct->opcode;
-    ev.version = direct->version;
+    ev.id = direct->descriptor.id;
+    ev.opcode = direct->descriptor.opcode;
+    ev.version = direct->descriptor.version;
     ev.userData = payload.data();
     ev.userDataLen = payload.n;
     const etl::Schema* s = reg.schemaFor(ev);

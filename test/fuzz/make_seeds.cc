@@ -13,6 +13,7 @@
 #include <vector>
 #include "constants.h"
 #include "capture/extractor.h"
+#include "fuzz_common.h"
 #include "etl/providers.h"
 #include "etl/reader.h"
 #include "etl/schema.h"
@@ -36,17 +37,8 @@ void save(const std::string& target, const std::vector<uint8_t>& bytes) {
 }
 
 int eventIndex(const etl::EventRecord& r) {
-  // Same table order as fuzz_extractor.cc's kEvents.
-  struct { const etl::Guid* g; uint16_t id; } t[] = {
-      {&known::kNdisPacketCapture, 1001}, {&known::kNdisPacketCapture, 1002},
-      {&known::kNdisPacketCapture, 1003}, {&known::kNdisWanCapture, 5001},
-      {&known::kNdisWanCapture, 5002},    {&known::kPktMon, 160},
-      {&known::kPktMon, 170},             {&known::kPktMon, 20},
-      {&known::kPktMon, 65},              {&known::kPktMon, 66},
-      {&known::kPktMon, 70},              {&known::kPktMon, 30},
-  };
-  for (int i = 0; i < int(sizeof t / sizeof t[0]); ++i)
-    if (r.provider == *t[i].g && r.id == t[i].id) return i;
+  for (size_t i = 0; i < fuzz::kPacketEventCount; ++i)
+    if (r.provider == *fuzz::kPacketEvents[i].provider && r.id == fuzz::kPacketEvents[i].id) return int(i);
   return -1;
 }
 
@@ -124,8 +116,8 @@ int main(int argc, char** argv) {
           std::string err;
           if (auto s = etl::parseTraceEventInfo(rec.userData, rec.userDataLen, &err)) {
             bool classic = s->decodingSource == 1 && !s->eventGuid.isZero();
-            const etl::Schema* known = classic ? schemas.findClassic(s->eventGuid, s->opcode, s->version)
-                                               : schemas.find(s->provider, s->eventId, s->version);
+            const etl::Schema* known = classic ? schemas.findClassic(s->eventGuid, s->descriptor.opcode, s->descriptor.version)
+                                               : schemas.find(s->provider, s->descriptor.id, s->descriptor.version);
             if (known && !blobs.count(known)) blobs[known] = raw;
           }
         }
