@@ -268,6 +268,16 @@ const Schema* knownLayout(const Guid& source, uint16_t id, uint8_t version, bool
   return &std::prev(v)->second;
 }
 
+const std::vector<const Schema*>& allKnownLayouts() {
+  static const std::vector<const Schema*> all = [] {
+    std::vector<const Schema*> v;
+    for (const auto& byVersion : registry())
+      for (const auto& s : byVersion.second) v.push_back(&s.second);
+    return v;
+  }();
+  return all;
+}
+
 const Schema* knownLayout(const EventRecord& rec) {
   switch (rec.kind) {
     case RecordKind::Event: return knownLayout(rec.provider, rec.id, rec.version, false);

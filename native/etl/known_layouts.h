@@ -6,6 +6,7 @@
 // known_layouts.cc: the one place a layout is written down.
 #pragma once
 #include <cstdint>
+#include <vector>
 #include "event_record.h"
 #include "guid.h"
 #include "schema.h"
@@ -18,5 +19,7 @@ namespace etl {
 // newer than the record's is used (providers append fields in new versions).
 const Schema* knownLayout(const EventRecord& rec);
 const Schema* knownLayout(const Guid& providerOrClass, uint16_t idOrOpcode, uint8_t version, bool classic);
+// Every built-in schema (for tests and fuzzing).
+const std::vector<const Schema*>& allKnownLayouts();
 
 }  // namespace etl
