@@ -15,7 +15,7 @@ inline constexpr uint8_t kImdsIpv4[4] = {169, 254, 169, 254};
 inline constexpr uint8_t kImdsIpv6[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
 inline constexpr uint16_t kImdsPort = 80;
 
-// ---- Providers and kernel event classes (docs/providers.md) ----------------------
+// ---- Providers and kernel event classes (docs/providers.md, Providers etl-imds reads)
 // On-disk order: Data1, Data2, Data3, Data4 (etl/guid.h).
 
 // Manifest providers.

@@ -22,7 +22,7 @@ uint32_t inferFrameLength(uint16_t linkType, const uint8_t* d, uint32_t len);
 bool isImdsTcp(const uint8_t* ip, uint32_t len);
 
 // A Winsock SOCKADDR_IN / SOCKADDR_IN6, as TCPIP events carry their
-// endpoints (docs/etl-format.md, Microsoft-Windows-TCPIP).
+// endpoints (docs/etl-format.md, Microsoft-Windows-TCPIP connection events).
 struct SocketAddress {
   uint16_t family = 0;      // 2 IPv4, 23 IPv6
   uint16_t port = 0;        // host order

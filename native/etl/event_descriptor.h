@@ -1,7 +1,7 @@
 // EVENT_DESCRIPTOR (16 bytes): an event's identity as both the EVENT_HEADER of
 // a record and a TRACE_EVENT_INFO schema blob carry it (docs/etl-format.md,
-// EVENT_HEADER and Embedded schemas). The caller has checked that 16 bytes
-// are there.
+// EVENT_HEADER; docs/etl-format.md, Embedded schemas). The caller has checked
+// that 16 bytes are there.
 #pragma once
 #include <cstdint>
 #include "bytes.h"

@@ -2,9 +2,8 @@
 // knows without a schema from the file, written as data in the style of a
 // struct definition. Names, types and order are those of Windows' own
 // schemas (MOF classes for the kernel events, manifests for the rest), as
-// documented in docs/etl-format.md (kernel Process, Thread and Image events;
-// Microsoft-Windows-Kernel-Process; Microsoft-Windows-TCPIP; packet-capture
-// providers) and docs/etl2pcapng.md (NDIS-PacketCapture, Ras-NdisWan, PktMon).
+// documented in docs/etl-format.md, Payload layouts (one section per
+// provider there, with the sources).
 // A field whose size depends on the payload names the earlier field that
 // holds it. Pointer-sized fields take the record's pointer size.
 #include "known_layouts.h"
@@ -45,7 +44,7 @@ Field wchars(const char* n, uint16_t chars) {  // UTF-16 in a fixed array, NUL-p
 }
 Field sid(const char* n) { return {n, InType::Sid, OutType::String}; }  // a binary SID
 // The kernel's "Sid" extension: u32 0 alone when there is none, else a
-// TOKEN_USER (two pointers) and then the SID (docs/etl-format.md, kernel Process events).
+// TOKEN_USER (two pointers) and then the SID (docs/etl-format.md, Kernel Process events (MOF)).
 Field kernelSid(const char* n) { return {n, InType::WbemSid, OutType::String}; }
 Field bytes(const char* n, const char* sizedBy, OutType out = OutType::HexBinary) {
   return {n, InType::Binary, out, sizedBy};

@@ -15,7 +15,7 @@ struct Known {
   Guid guid;
   const char* name;
   // EVENT_TRACE_GROUP_* of the kernel records that carry this class only as a
-  // HookId (docs/etl-format.md, HookId groups), or kNoGroup.
+  // HookId (docs/etl-format.md, Kernel group GUIDs), or kNoGroup.
   int group;
 };
 
@@ -60,7 +60,7 @@ const Known* table(size_t& n) {
 Guid kernelEventClass(uint16_t hookId) {
   uint8_t group = uint8_t(hookId >> 8), type = uint8_t(hookId & 0xFF);
   // The kernel logs image loads in the PROCESS group (type 10 = Load), but
-  // they are events of the Image class (docs/etl-format.md, HookId groups).
+  // they are events of the Image class (docs/etl-format.md, Kernel group GUIDs).
   if (group == 0x03 && type == 0x0A) return known::kImageClass;
   size_t n;
   const Known* k = table(n);

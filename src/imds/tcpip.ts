@@ -1,7 +1,7 @@
 // Microsoft-Windows-TCPIP connection events → TcpipHint (4-tuple + payload PID),
 // the third attribution source after the packets' own PIDs (docs/etl-format.md,
-// Microsoft-Windows-TCPIP). The events arrive decoded (native/etl); their
-// SOCKADDR endpoints are read by the addon too.
+// Microsoft-Windows-TCPIP connection events). The events arrive decoded
+// (native/etl); their SOCKADDR endpoints are read by the addon too.
 import { PROVIDERS } from '../constants.js';
 import { native } from '../native/binding.js';
 import type { TraceEvent } from '../native/types.js';

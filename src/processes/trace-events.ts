@@ -1,7 +1,7 @@
 // What the trace's own events say about processes and services, from their
 // decoded properties (native/etl decodes every layout; the names are those of
-// Windows' schemas, docs/etl-format.md "kernel Process events" and
-// "Microsoft-Windows-Kernel-Process"):
+// Windows' schemas; docs/etl-format.md, Kernel Process events (MOF),
+// Microsoft-Windows-Kernel-Process and Services (SystemConfig)):
 //  - kernel Process class (MOF): Start 1, End 2, DCStart 3, DCEnd 4,
 //    Terminate 11, Defunct 39;
 //  - Microsoft-Windows-Kernel-Process: ProcessStart 1, ProcessStop 2, ProcessRundown 15;

@@ -1036,7 +1036,7 @@ static void testKnownLayouts() {
       }
       got[key]++;
       if (key == "Process/3") {
-        // DCStart of smss.exe (docs/etl-format.md, kernel Process events: the verified x64 v4 sample).
+        // DCStart of smss.exe (docs/etl-format.md, Kernel Process events (MOF): the x64 v4 sample).
         std::map<std::string, const Value*> v;
         for (const auto& p : r.properties) v[p.name] = &p.value;
         if (v.count("ProcessId") && v["ProcessId"]->u == 348) {
