@@ -22,6 +22,7 @@ namespace etl {
   X(ProcessTrace, "processtrace")   /* Windows' ProcessTrace stopped (tdh backend) */         \
   /* damage the reader skips (docs/etl-format.md, Damaged input) */                         \
   X(Truncated, "truncated")                                                                  \
+  X(EndMissing, "end-missing")      /* a trace still being written: no end time, zeros */     \
   X(BufferSize, "buffer-size")                                                               \
   X(ChainBroken, "chain-broken")                                                             \
   X(BufferCount, "buffer-count")                                                             \

@@ -14,7 +14,7 @@ import type {
 /** The codes of native/etl/diagnostics.h (ETL_CODES), in its order. */
 export const NATIVE_CODES = [
   'open', 'not-etl', 'io', 'backend', 'processtrace',
-  'truncated', 'buffer-size', 'chain-broken', 'buffer-count', 'buffer-offset', 'compression-ratio', 'memory-limit',
+  'truncated', 'end-missing', 'buffer-size', 'chain-broken', 'buffer-count', 'buffer-offset', 'compression-ratio', 'memory-limit',
   'decompress', 'unknown-record', 'record-size',
   'malformed-event', 'inconsistent-media', 'wifi-metadata-size', 'vmswitch-layout', 'pktmon-packet-type',
   'missing-start', 'missing-end', 'oversize',
@@ -169,6 +169,14 @@ const require = createRequire(import.meta.url);
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 let cached: NativeBinding | undefined;
+
+/**
+ * The single-file executable (src/exe) has no package folder to look in: it loads the addon it
+ * carries itself, after checking it, and hands it over here before anything calls native().
+ */
+export function useNativeBinding(binding: NativeBinding): void {
+  cached = binding;
+}
 
 export function native(): NativeBinding {
   if (!cached) {
