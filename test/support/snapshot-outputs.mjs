@@ -8,7 +8,8 @@
 //                                                          # test/fuzz/regressions and TRACES
 //
 // Keep TRACES between the two runs (the generator may change too), and run both from the same
-// checkout path: outputs name their files by absolute path.
+// checkout path (outputs name their files by absolute path); ETL_IMDS_CLI=<other>/bin/etl-imds.js
+// runs another build over this checkout's files.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -84,8 +85,11 @@ function etlFiles(dir) {
   return out.sort();
 }
 
+// ETL_IMDS_CLI: another checkout's bin/etl-imds.js, to take its snapshot of these same files.
+const bin = process.env.ETL_IMDS_CLI ?? path.join(root, 'bin', 'etl-imds.js');
+
 function cli(args) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'etl-imds.js'), ...args], { maxBuffer: 1 << 30 });
+  const r = spawnSync(process.execPath, [bin, ...args], { maxBuffer: 1 << 30 });
   return { stdout: r.stdout, meta: `exit ${r.status}\n${r.stderr.toString()}` };
 }
 
