@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FILETIME_SECOND, imdsExchange, mergeByTime, writeKernelEtl, writeNetshEtl, type GenProcess } from '../../src/gen/index.js';
+import { FILETIME_SECOND, imdsExchange, mergeByTime, writeKernelEtl, writeNetshEtl, type GenProcess } from '../../tools/gen/index.js';
 import { repoRoot } from '../support/fixtures.js';
 
 const bin = path.join(repoRoot, 'bin', 'etl-imds.js');

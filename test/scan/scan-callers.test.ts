@@ -18,7 +18,7 @@ import {
   writeNetshEtl,
   writePktmonEtl,
   type CallerScenario,
-} from '../../src/gen/index.js';
+} from '../../tools/gen/index.js';
 import { scanFile, type FileScan, type ScanProcess } from '../../src/scan.js';
 import { displayWidth } from '../../src/cli/text.js';
 import { fileTimeToIso } from '../../src/time.js';
