@@ -15,7 +15,7 @@ import { shared, skipReason } from '../support/fixtures.js';
 
 async function tableOf(file: string, providers: string[]): Promise<ProcessTable> {
   const t = new ProcessTable();
-  const trace = openTrace(file, { providers, knownLayouts: false });
+  const trace = openTrace(file, { providers });
   try {
     for await (const b of trace.events()) t.addEvents(b.events);
   } finally {
