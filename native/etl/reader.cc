@@ -209,8 +209,8 @@ void EtlReader::index() {
   }
 }
 
-// Circular files (LogFileMode FILE_MODE_CIRCULAR, etl-format.md §5.2) overwrite their oldest data
-// buffers once the file is full; the header buffer stays first. The session numbers the buffers it
+// Circular files (FILE_MODE_CIRCULAR, docs/etl-format.md, LogFileMode bits) overwrite their oldest
+// data buffers once the file is full; the header buffer stays first. The session numbers the buffers it
 // flushes 1, 2, 3... (SequenceNumber) and counts them all in BuffersWritten, so a wrapped file has a
 // first remaining sequence number above 1 and fewer buffers than BuffersWritten says.
 void EtlReader::noteCircularWrap() {

@@ -33,7 +33,7 @@ struct ReaderStats {
   uint64_t buffersWithLossFlag = 0;
   uint64_t bytesSkipped = 0;       // file bytes not decoded because of damage
   uint64_t diagnostics = 0;
-  // What the buffer index says about a circular file (docs/capture-quality.md):
+  // What the buffer index says about a circular file (docs/etl-format.md, Delivery order):
   // the data buffers' SequenceNumbers count every buffer the session flushed,
   // so the oldest one left tells how many were overwritten.
   uint64_t oldestSequence = 0;     // lowest SequenceNumber of a data buffer (0: none)

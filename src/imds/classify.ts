@@ -109,3 +109,119 @@ export function classifyRequest(head: RequestHead): Classification {
     flags,
   };
 }
+
+/** Bytes of a request head the capture holds, at their offset in the client's stream. */
+export interface HeadPiece {
+  off: number;
+  bytes: Uint8Array;
+}
+
+export interface PartialClassification extends Classification {
+  /** The capture holds only the start of the path. */
+  pathCut: boolean;
+}
+
+const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+interface SeenHeader {
+  lname: string;
+  value: string;
+  /** The line was cut off: `value` is its start. */
+  cut: boolean;
+}
+
+/**
+ * Lines of the pieces whose start is known: the first piece starts the request; after a hole
+ * only lines that follow a line feed the capture holds can be trusted to start a line. Stops
+ * at the end of the head when the bytes show it.
+ */
+function headLines(pieces: HeadPiece[]): { text: string; cut: boolean }[] {
+  const runs: { off: number; text: string }[] = [];
+  for (const p of [...pieces].sort((a, b) => a.off - b.off)) {
+    const text = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length).toString('latin1');
+    const last = runs[runs.length - 1];
+    if (last && last.off + last.text.length === p.off) last.text += text;
+    else runs.push({ off: p.off, text });
+  }
+  const lines: { text: string; cut: boolean }[] = [];
+  runs.forEach((run, i) => {
+    const parts = run.text.split('\n');
+    // After a hole the first part may be the tail of any line.
+    for (let k = i === 0 ? 0 : 1; k < parts.length; k++) {
+      const complete = k < parts.length - 1;
+      let t = parts[k]!;
+      if (complete && t.endsWith('\r')) t = t.slice(0, -1);
+      if (!complete && t === '') continue;
+      lines.push({ text: t, cut: !complete });
+    }
+  });
+  return lines;
+}
+
+/**
+ * Verdict from the part of a request head the capture holds (its packets were cut short, or
+ * bytes are missing): what the bytes show is kept, nothing is guessed. A token header seen makes
+ * it v2 and a PUT to the token path is a token request however little of it is left; anything
+ * else stays unknown, since the token header may be in the bytes that are missing. Null when the
+ * bytes do not even start like a request line.
+ */
+export function classifyPartial(pieces: HeadPiece[]): PartialClassification | null {
+  const lines = headLines(pieces);
+  const first = lines[0];
+  if (!first || pieces.length === 0) return null;
+  // Request line: method, then the target (complete when a space follows it).
+  const m = /^(\S+) (\S*)( )?/.exec(first.text);
+  if (!m || !TOKEN_CHARS.test(m[1]!)) return null;
+  const method = m[1]!;
+  const target = m[2]!;
+  const pathCut = first.cut && m[3] === undefined;
+  const headers: SeenHeader[] = [];
+  for (const l of lines.slice(1)) {
+    if (!l.cut && l.text === '') break; // the end of the head
+    const colon = l.text.indexOf(':');
+    if (colon <= 0 || !TOKEN_CHARS.test(l.text.slice(0, colon))) continue;
+    headers.push({ lname: l.text.slice(0, colon).toLowerCase(), value: l.text.slice(colon + 1).replace(/^[ \t]+/, '').replace(/[ \t]+$/, ''), cut: l.cut });
+  }
+  const find = (n: string) => headers.find((h) => h.lname === n);
+  const whole = (n: string) => { const h = find(n); return h && !h.cut ? h.value : undefined; };
+  const flags: ImdsFlag[] = [];
+  const { path, absolute } = redactTarget(target);
+  if (absolute) flags.push('absolute-uri');
+  const ua = find('user-agent');
+  const host = whole('host');
+  const ttlRaw = whole(TTL_HEADER);
+  let ttl: number | null = null;
+  if (ttlRaw !== undefined && /^\d{1,9}$/.test(ttlRaw)) ttl = Number(ttlRaw);
+  const metadataFlavor = whole('metadata-flavor');
+  const azure = whole('metadata');
+  const otherCloud = (metadataFlavor !== undefined && metadataFlavor.toLowerCase() === 'google')
+    || (azure !== undefined && azure.toLowerCase() === 'true');
+  if (otherCloud) flags.push('other-cloud');
+  if (find('x-forwarded-for')) flags.push('x-forwarded-for');
+  const tokenPath = absolute ? null : pathOnly(path);
+  const onTokenPath = tokenPath !== null && (pathCut ? TOKEN_PATH.startsWith(tokenPath) && !path.includes('?') : tokenPath === TOKEN_PATH);
+  let cls: ImdsClass;
+  if (method === 'PUT' && find(TTL_HEADER)) {
+    cls = 'token';
+    if (ttlRaw !== undefined && (ttl === null || ttl < 1 || ttl > MAX_TTL)) flags.push('bad-ttl');
+    if (!onTokenPath && !pathCut) flags.push('unusual-path');
+  } else if (method === 'PUT' && onTokenPath) {
+    // IMDS has no other PUT: a token request, whatever the capture left of it.
+    cls = 'token';
+  } else if (find(TOKEN_HEADER)) {
+    cls = 'v2';
+    if (method !== 'GET' && method !== 'HEAD') flags.push('unusual-method');
+  } else {
+    cls = 'unknown';
+  }
+  return {
+    class: cls,
+    method: clean(method, 32),
+    path,
+    pathCut,
+    host: host === undefined ? null : clean(host, MAX_TEXT),
+    userAgent: ua === undefined ? null : ua.cut ? `${clean(ua.value, MAX_TEXT)}…` : clean(ua.value, MAX_TEXT),
+    ttl,
+    flags,
+  };
+}

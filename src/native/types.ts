@@ -19,6 +19,8 @@ export interface TraceHeader {
   logFileMode: number;
   bufferSize: number;         // nominal
   buffersWritten: number;
+  /** Session file size limit (MB unless LogFileMode has USE_KBYTES_FOR_SIZE); 0 = none. */
+  maximumFileSize: number;
   eventsLost: number;
   buffersLost: number;
   timeZoneBiasMinutes: number;
@@ -92,6 +94,11 @@ export interface ImdsPacket {
   interfaceId: number;        // same numbering as the pcapng IDBs convert writes
   direction: 'in' | 'out' | 'unknown';
   ip: Uint8Array;             // from the IP header on (link layer removed)
+  /** Frame bytes logged (link layer included) and on the wire; absent when not known. */
+  capturedLength?: number;
+  originalLength?: number;
+  /** Logged shorter than it was (pktmon --pkt-size, netsh packettruncatebytes). */
+  cut?: boolean;
   /** pktmon: the same packet seen at several components shares group+number. */
   pktGroupId?: bigint;
   pktNumber?: number;
