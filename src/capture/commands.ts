@@ -101,7 +101,8 @@ export function netshRecipe(options: CaptureOptions = {}): CaptureRecipe {
   const args = ['trace', 'start', 'capture=yes'];
   if (o.imdsOnly) args.push(`IPv4.Address=${IMDS_IPV4}`);
   if (o.processEvents) args.push(`provider=${KERNEL_PROCESS}`, `keywords=${KERNEL_PROCESS_KEYWORDS}`, 'level=4');
-  args.push(`traceFile=${o.traceFile}`, `maxSize=${o.maxSizeMB}`, `fileMode=${o.fileMode}`, `persistent=${o.persistent ? 'yes' : 'no'}`, 'overwrite=yes', 'report=disabled');
+  // The report stays on: the .cab beside the trace holds the process list that names PIDs.
+  args.push(`traceFile=${o.traceFile}`, `maxSize=${o.maxSizeMB}`, `fileMode=${o.fileMode}`, `persistent=${o.persistent ? 'yes' : 'no'}`, 'overwrite=yes');
   return {
     tool: 'netsh',
     traceFile: o.traceFile,
@@ -134,7 +135,10 @@ export function pktmonRecipe(options: CaptureOptions = {}): CaptureRecipe {
     tool: 'pktmon',
     traceFile: o.traceFile,
     start,
-    stop: [{ program: 'pktmon', args: ['stop'], purpose: 'stop it and write the trace file' }],
+    stop: [
+      { program: 'pktmon', args: ['stop'], purpose: 'stop it and write the trace file' },
+      ...(o.imdsOnly ? [{ program: 'pktmon', args: ['filter', 'remove'], purpose: 'remove the IMDS filters again' }] : []),
+    ],
     status: [{ program: 'pktmon', args: ['status'], purpose: 'show the running capture' }],
   };
 }

@@ -53,7 +53,7 @@ export interface CaptureQuality {
   end: string | null;
   /** IMDS packets by direction: to IMDS and back. */
   directions: { out: number; in: number };
-  /** Outbound IMDS packets logged with a PID that names a process (not 0 or 4). */
+  /** Outbound IMDS packet events logged with a PID that names a process (not 0 or 4; pktmon's copies each count). */
   imdsPacketsWithPid: number;
   /** Kernel process events in the trace (they name PIDs at the time of each call). */
   processEvents: number;
@@ -143,12 +143,13 @@ export function assessCapture(e: CaptureEvidence): CaptureQuality {
   }
 
   if (n.wrapped) {
-    const kept = n.buffers;
-    const written = h.buffersWritten > kept ? h.buffersWritten : Number(n.newestSequence) + 1;
+    // Data buffers: the header buffer is one of the file's buffers and is counted in BuffersWritten.
+    const kept = Math.max(0, n.buffers - 1);
+    const written = Math.max(h.buffersWritten - 1, Number(n.newestSequence));
     const from = coveredFrom ? shortTime(coveredFrom) : null;
     notes.push({
       code: 'wrapped',
-      text: `The capture file is circular and filled up: the session wrote ${written} buffers and the file keeps the last ${kept}, so older traffic was overwritten${from ? ` and the trace is complete only from ${from}` : ''}. Connections that began before then are partial, and listed with what is left of them.`,
+      text: `The capture file is circular and filled up: the session wrote ${written} buffers of events and the file keeps the newest ${kept}, so older traffic was overwritten${from ? ` and the trace is complete only from ${from}` : ''}. Connections that began before then are partial: what is left of them is listed.`,
     });
     miss('wrapped', from ? `traffic before ${from} (the circular file wrapped)` : 'the oldest traffic (the circular file wrapped)');
     maxSizeMB = largerLimit(h);

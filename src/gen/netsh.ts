@@ -201,7 +201,7 @@ export async function writeNetshEtl(path: string, packets: PacketSource, opts: N
     side.rest();
     const s = w.close(opts.endTime);
     return {
-      path, buffers: s.buffers, compressedBuffers: 0, records: s.records, packets: count, packetEvents: events, sideEvents: side.count,
+      path, buffers: s.buffers, buffersWritten: s.buffersWritten, compressedBuffers: 0, records: s.records, packets: count, packetEvents: events, sideEvents: side.count,
       metadataEvents, bytes: s.bytes, startTime: start, endTime: s.endTime,
     };
   } catch (e) {

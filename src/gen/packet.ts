@@ -95,7 +95,10 @@ export interface CommonTraceOptions {
 
 export interface TraceSummary {
   path: string;
+  /** In the file, header buffer included. */
   buffers: number;
+  /** Flushed by the session: more than `buffers` when a circular file wrapped. */
+  buffersWritten: number;
   compressedBuffers: number;
   records: number;
   packets: number;

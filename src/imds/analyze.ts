@@ -103,17 +103,7 @@ export class ImdsAnalyzer {
     else if (srcEp) { fromClient = false; endpoint = srcEp; }
     else return this.ignore('not-imds');
     if (p.direction !== 'unknown' && p.direction !== (fromClient ? 'out' : 'in')) this.stats.directionMismatches++;
-    if (fromClient) {
-      this.stats.outbound++;
-      if (isUsablePacketPid(p.pid >>> 0)) this.stats.outboundWithPid++;
-    } else {
-      this.stats.inbound++;
-    }
     const cutAt = missing > 0 ? (p.capturedLength ?? p.ip.length) : undefined;
-    if (cutAt !== undefined) {
-      this.stats.cutPackets++;
-      if (cutAt > this.stats.snapLength) this.stats.snapLength = cutAt;
-    }
     const clientAddr = fromClient ? ip.src : ip.dst;
     const clientPort = fromClient ? tcp.srcPort : tcp.dstPort;
     const key = tupleKey(clientAddr, clientPort, endpoint);
@@ -126,12 +116,24 @@ export class ImdsAnalyzer {
     const appearanceKey = p.pktGroupId !== undefined && p.pktNumber !== undefined ? `${p.pktGroupId}:${p.pktNumber}` : null;
     if (conn && appearanceKey !== null && conn.seenAppearance(appearanceKey)) {
       this.stats.duplicateAppearances++;
+      if (fromClient && isUsablePacketPid(meta.pid)) this.stats.outboundWithPid++;
       conn.duplicateAppearance(fromClient, tcp, meta);
       return;
     }
     if (conn && conn.isNewConnection(fromClient, tcp)) {
       this.retire(key, conn);
       conn = undefined;
+    }
+    // Counted once per packet (pktmon logs a packet at several components).
+    if (fromClient) {
+      this.stats.outbound++;
+      if (isUsablePacketPid(meta.pid)) this.stats.outboundWithPid++;
+    } else {
+      this.stats.inbound++;
+    }
+    if (cutAt !== undefined) {
+      this.stats.cutPackets++;
+      if (cutAt > this.stats.snapLength) this.stats.snapLength = cutAt;
     }
     if (!conn) {
       conn = new Connection(++this.connectionCount, clientAddr, clientPort, endpoint, this.limits, this.budget, p.fileTime);

@@ -106,6 +106,8 @@ export class Connection {
   private clientPackets = 0;
   /** The packet whose cut makes the client-stream gap being reported, while it is. */
   private clientCut: SegmentMeta | null = null;
+  /** Frame bytes logged of the client's cut packets, once one was cut. */
+  private clientCutAt: number | null = null;
   /** Responses were or may have been lost: pair only on exact sequence evidence. */
   private unsure = false;
   private done = false;
@@ -261,9 +263,11 @@ export class Connection {
     // Only now may the last request take a response without seeing a next request.
     this.finalized = true;
     this.tryMatch();
-    if (this.clientPackets === 0 && this.requests.length === 0) {
-      // Only IMDS's side of the connection was captured: each answer stands for a request.
-      for (const resp of this.respQueue) this.requests.push(this.answeredRequest(resp));
+    if ((this.clientPackets === 0 && this.requests.length === 0) || this.clientCutAt !== null) {
+      // Each answer left stands for a request the capture did not show: only IMDS's side of the
+      // connection was captured, or the request was in bytes a snap length cut off (pipelined
+      // requests after the first, typically).
+      for (const resp of this.respQueue) this.requests.push(this.answeredRequest(resp, this.clientCutAt));
       this.respQueue = [];
     }
     this.orphanResponses += this.respQueue.length;
@@ -272,12 +276,12 @@ export class Connection {
     return this.requests;
   }
 
-  private answeredRequest(resp: ResponseRecord): RequestRecord {
+  private answeredRequest(resp: ResponseRecord, cutAt: number | null): RequestRecord {
     return {
       start: 0, end: 0, headEnd: null, fragment: true, invalid: true, time: resp.time, beginTime: resp.time, clientAck: null,
       votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, pathCut: false, host: null,
-      userAgent: null, ttl: null, status: resp.interim ? null : resp.status, flags: new Set(['no-request']), cutAt: null,
-      pieces: null, piecesBytes: 0,
+      userAgent: null, ttl: null, status: resp.interim ? null : resp.status,
+      flags: new Set([cutAt !== null ? 'cut' : 'no-request']), cutAt, pieces: null, piecesBytes: 0,
     };
   }
 
@@ -301,6 +305,7 @@ export class Connection {
     if (cut) {
       r.flags.add('cut');
       if (r.cutAt === null && cut.cutAt !== undefined) r.cutAt = cut.cutAt;
+      this.clientCutAt ??= cut.cutAt ?? null;
     } else {
       r.flags.add('gap');
     }

@@ -113,7 +113,7 @@ export interface ImdsStats {
   /** IMDS packets by direction (from the addresses): client to IMDS, and back. */
   outbound: number;
   inbound: number;
-  /** Outbound IMDS packets logged with a PID that names a process (not 0 or 4). */
+  /** Outbound IMDS packet events logged with a PID that names a process (not 0 or 4); pktmon's copies of a packet each count. */
   outboundWithPid: number;
   /** IMDS packets the capture logged shorter than they were, and the bytes it left out. */
   cutPackets: number;
