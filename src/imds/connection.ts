@@ -2,7 +2,7 @@
 // HTTP parser on each, request records, and responses matched to requests.
 
 import { PidVotes } from './attribute.js';
-import { classifyPartial, classifyRequest, type HeadPiece } from './classify.js';
+import { classifyPartial, classifyRequest, type Classification, type HeadPiece } from './classify.js';
 import { DEFER, HttpStreamParser, type HttpHead, type HttpSink, type InvalidReason, type MessageFlag } from './http.js';
 import { HalfStream, type Budget, type SegmentMeta, type StreamSink } from './reassembly.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, seqAdd, seqDiff, type TcpSegment } from './tcp.js';
@@ -62,6 +62,17 @@ const DUP_KEYS_MAX = 2048;
 const PIECES_MAX = 16 * 1024;
 const REUSE_WINDOW = 1 << 20;
 const RESP_QUEUE_MAX = 1024;
+
+function applyVerdict(r: RequestRecord, c: Classification, pathCut: boolean): void {
+  r.class = c.class;
+  r.method = c.method;
+  r.path = c.path;
+  r.pathCut = pathCut;
+  r.host = c.host;
+  r.userAgent = c.userAgent;
+  r.ttl = c.ttl;
+  for (const f of c.flags) r.flags.add(f);
+}
 
 /** a < b in sequence space, false when either is unknown. */
 function before(a: number | null, b: number | null): boolean {
@@ -288,15 +299,7 @@ export class Connection {
   /** The request's class and fields from what the capture holds of its head. */
   private reclassify(r: RequestRecord): void {
     const c = r.pieces ? classifyPartial(r.pieces) : null;
-    if (!c) return;
-    r.class = c.class;
-    r.method = c.method;
-    r.path = c.path;
-    r.pathCut = c.pathCut;
-    r.host = c.host;
-    r.userAgent = c.userAgent;
-    r.ttl = c.ttl;
-    for (const f of c.flags) r.flags.add(f);
+    if (c) applyVerdict(r, c, c.pathCut);
   }
 
   /** A client-stream gap reached this request: the capture's cut, or bytes it lost. */
@@ -373,14 +376,7 @@ export class Connection {
       head(head: HttpHead, headEnd: number) {
         const r = self.openReq;
         if (!r || head.kind !== 'request') return null;
-        const c = classifyRequest(head);
-        r.class = c.class;
-        r.method = c.method;
-        r.path = c.path;
-        r.host = c.host;
-        r.userAgent = c.userAgent;
-        r.ttl = c.ttl;
-        for (const f of c.flags) r.flags.add(f);
+        applyVerdict(r, classifyRequest(head), false);
         r.headEnd = headEnd;
         self.tryMatch();
         self.checkDeferred();
