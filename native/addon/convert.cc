@@ -280,6 +280,7 @@ Napi::Object captureFactsToJs(Napi::Env env, const capture::PacketScanner& s) {
   o.Set("newestSequence", bigU64(env, r.newestSequence));
   o.Set("wrapped", r.wrapped);
   o.Set("completeFrom", bigI64(env, r.completeFrom));
+  o.Set("eventBytes", Napi::Number::New(env, double(r.eventBytes)));
   return o;
 }
 

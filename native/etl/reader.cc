@@ -177,7 +177,7 @@ void EtlReader::index() {
     pos += bi.onDisk;
     idx++;
   }
-  noteCircularWrap();
+  summarizeDataBuffers();
   // A circular file that wrapped holds fewer buffers than the session wrote: that is its nature, not damage.
   if (header_.buffersWritten && header_.buffersWritten != index_.size() && !stats_.wrapped)
     report(Severity::Warning, "buffer-count", "the logfile header says " + std::to_string(header_.buffersWritten) + " buffers were written; the file holds " +
@@ -209,11 +209,12 @@ void EtlReader::index() {
   }
 }
 
-// Circular files (FILE_MODE_CIRCULAR, docs/etl-format.md, LogFileMode bits) overwrite their oldest
-// data buffers once the file is full; the header buffer stays first. The session numbers the buffers it
+// What the data buffers say as a whole: their sequence numbers, the event bytes they hold, and
+// whether a circular file wrapped. Circular files (FILE_MODE_CIRCULAR, docs/etl-format.md,
+// LogFileMode bits) overwrite their oldest data buffers once the file is full; the header buffer stays first. The session numbers the buffers it
 // flushes 1, 2, 3... (SequenceNumber) and counts them all in BuffersWritten, so a wrapped file has a
 // first remaining sequence number above 1 and fewer buffers than BuffersWritten says.
-void EtlReader::noteCircularWrap() {
+void EtlReader::summarizeDataBuffers() {
   constexpr uint32_t kFileModeCircular = 0x2;
   const BufferInfo* oldest = nullptr;
   for (size_t i = 1; i < index_.size(); i++) {
@@ -221,6 +222,7 @@ void EtlReader::noteCircularWrap() {
     if (!b.usable) continue;
     if (!oldest || b.header.sequenceNumber < oldest->header.sequenceNumber) oldest = &b;
     stats_.newestSequence = std::max(stats_.newestSequence, b.header.sequenceNumber);
+    if (b.header.offset > kBufferHeaderSize) stats_.eventBytes += b.header.offset - kBufferHeaderSize;
   }
   if (!oldest) return;
   stats_.oldestSequence = oldest->header.sequenceNumber;

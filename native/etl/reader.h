@@ -42,6 +42,9 @@ struct ReaderStats {
   // UTC FILETIME the oldest remaining buffer was flushed at: every overwritten
   // buffer was flushed before it, so from then on the file misses nothing. 0: unknown.
   int64_t completeFrom = 0;
+  // Event bytes the data buffers hold (uncompressed): against the session's size
+  // limit, whether the capture filled its file.
+  uint64_t eventBytes = 0;
 };
 
 class FileSource;
@@ -76,7 +79,7 @@ class EtlReader : public TraceSource {
  private:
   struct Stream;
   void index();
-  void noteCircularWrap();
+  void summarizeDataBuffers();
   bool loadBuffer(Stream& s, size_t indexPos);
   bool decodeAt(Stream& s, EventRecord& rec);
   void report(Severity sev, const std::string& code, const std::string& what, uint64_t offset, int64_t buffer);

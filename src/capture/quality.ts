@@ -23,10 +23,12 @@ export interface NativeCaptureFacts {
   wrapped: boolean;
   /** FILETIME from which a wrapped file misses nothing; 0n when unknown. */
   completeFrom: bigint;
+  /** Event bytes the data buffers hold (uncompressed). */
+  eventBytes: number;
 }
 
 export type CaptureNoteCode =
-  | 'cut' | 'wrapped' | 'outbound-only' | 'inbound-only' | 'no-imds-packets' | 'no-packets'
+  | 'cut' | 'wrapped' | 'size-limit' | 'outbound-only' | 'inbound-only' | 'no-imds-packets' | 'no-packets'
   | 'no-usable-pids' | 'no-process-events' | 'events-lost';
 
 export interface CaptureNote {
@@ -47,6 +49,8 @@ export interface CaptureQuality {
   imdsPacketsCut: number;
   /** A circular file whose oldest buffers were overwritten. */
   wrapped: boolean;
+  /** The events fill the session's file size limit: the capture was full, and traffic is missing. */
+  sizeLimitReached: boolean;
   /** From when the file holds everything the session logged (ISO); the trace start unless it wrapped. */
   coveredFrom: string | null;
   start: string | null;
@@ -99,11 +103,19 @@ function toolOf(n: NativeCaptureFacts): CaptureTool | null {
   return null;
 }
 
-/** A file size limit that would have held the trace: twice the one that wrapped, in MB. */
-function largerLimit(h: TraceHeader): number {
-  const mb = h.logFileMode & USE_KBYTES_FOR_SIZE ? Math.ceil(h.maximumFileSize / 1024) : h.maximumFileSize;
-  return Math.max(DEFAULT_MAX_SIZE_MB, mb > 0 ? mb * 2 : 0);
+/** The session's file size limit in bytes (0: none). */
+function limitBytes(h: TraceHeader): number {
+  return h.maximumFileSize * (h.logFileMode & USE_KBYTES_FOR_SIZE ? 1024 : 1024 * 1024);
 }
+
+/** A file size limit that would have held the trace: twice the one that filled up, in MB. */
+function largerLimit(h: TraceHeader): number {
+  return Math.max(DEFAULT_MAX_SIZE_MB, Math.ceil((2 * limitBytes(h)) / (1024 * 1024)));
+}
+
+// A file whose events take this much of its size limit was full: buffers are rarely all full,
+// so a little less than the limit is as much as a full file holds.
+const FULL = 0.9;
 
 export function assessCapture(e: CaptureEvidence): CaptureQuality {
   const { header: h, native: n, imds: s } = e;
@@ -152,6 +164,20 @@ export function assessCapture(e: CaptureEvidence): CaptureQuality {
       text: `The capture file is circular and filled up: the session wrote ${written} buffers of events and the file keeps the newest ${kept}, so older traffic was overwritten${from ? ` and the trace is complete only from ${from}` : ''}. Connections that began before then are partial: what is left of them is listed.`,
     });
     miss('wrapped', from ? `traffic before ${from} (the circular file wrapped)` : 'the oldest traffic (the circular file wrapped)');
+    maxSizeMB = largerLimit(h);
+  }
+
+  // netsh and pktmon rewrite the session's file when they stop (the relogger): the result no longer
+  // says whether the session was circular or wrapped, but it keeps the session's size limit.
+  const limit = limitBytes(h);
+  const sizeLimitReached = !n.wrapped && limit > 0 && n.eventBytes >= FULL * limit;
+  if (sizeLimitReached) {
+    const mb = (b: number) => Math.round(b / (1024 * 1024));
+    notes.push({
+      code: 'size-limit',
+      text: `The trace holds ${mb(n.eventBytes)} MB of events, as much as its ${mb(limit)} MB size limit allowed: the capture was full, so traffic is missing, overwritten at its start if the file was circular (pktmon's default, netsh fileMode=circular) or not logged after it filled up if not. The file no longer says which: netsh and pktmon rewrite it when they stop.`,
+    });
+    miss('size-limit', 'traffic the full file could not keep');
     maxSizeMB = largerLimit(h);
   }
 
@@ -209,6 +235,7 @@ export function assessCapture(e: CaptureEvidence): CaptureQuality {
     largestPacket: n.largestPacket > 0 ? n.largestPacket : null,
     imdsPacketsCut: s.cutPackets,
     wrapped: n.wrapped,
+    sizeLimitReached,
     coveredFrom,
     start,
     end,
@@ -240,6 +267,7 @@ const IN_GENERAL: Record<CaptureNoteCode, string> = {
   'no-imds-packets': 'IMDS traffic',
   cut: 'whole requests (packets cut short)',
   wrapped: 'their oldest traffic (circular files wrapped)',
+  'size-limit': 'traffic a full file could not keep',
   'outbound-only': "IMDS's answers (statuses)",
   'inbound-only': 'the requests',
   'no-usable-pids': "the callers' PIDs",

@@ -36,7 +36,7 @@ export async function openRelogged(path: string, packets: PacketSource, opts: Co
     numberOfProcessors: opts.numberOfProcessors ?? 4, cpuSpeedMHz: 2500, timerResolution: 156250,
     startTime: start, bootTime: start - 86_400n * FILETIME_SECOND, perfFreq: 10_000_000n, timeZone: UTC_TIME_ZONE,
     ...form,
-    loggerName: form.loggerName ?? 'Relogger', maximumFileSizeMB: form.maximumFileSizeMB ?? 512,
+    loggerName: form.loggerName ?? 'Relogger', maximumFileSizeMB: form.maximumFileSizeMB ?? opts.maximumFileSizeMB ?? 512,
   });
   try {
     const schemas = new SchemaEmitter(w, PKTMON_MAPS);

@@ -329,3 +329,25 @@ describe('scan CLI on cut captures', () => {
     ]);
   });
 });
+
+describe('a relogged capture that filled its size limit', () => {
+  it('says traffic is missing, without claiming at which end', async () => {
+    // netsh rewrites the session's file when it stops: no circular mode left, but its maxsize is.
+    const c = load('curl-v2');
+    const bg = [...take(backgroundTraffic({ start: START - FILETIME_SECOND, rng: new Rng(8), cpus: 2 }), { maxPackets: 1500 })];
+    const full = path.join(tmp, 'full.etl');
+    await writeNetshEtl(full, mergeByTime(bg, placeCapture(c, { start: START, cpu: 1, pid: tracePid })), { startTime: DEFAULT_START, numberOfProcessors: 2, maximumFileSizeMB: 1 });
+    const r = await scan(full);
+    expect(r.capture!.wrapped).toBe(false);
+    expect(r.capture!.sizeLimitReached).toBe(true);
+    expect(notes(r)).toContain('size-limit');
+    expect(r.capture!.notes.find((n) => n.code === 'size-limit')!.text).toMatch(/^The trace holds 1 MB of events, as much as its 1 MB size limit allowed: the capture was full/);
+    expect(r.capture!.command).toBe(printableStart(captureRecipe('netsh', { maxSizeMB: 256 })));
+    // The same traffic under the default limit says nothing of the kind.
+    const roomy = path.join(tmp, 'roomy.etl');
+    await writeNetshEtl(roomy, mergeByTime(bg, placeCapture(c, { start: START, cpu: 1, pid: tracePid })), { startTime: DEFAULT_START, numberOfProcessors: 2 });
+    const q = await scan(roomy);
+    expect(q.capture!.sizeLimitReached).toBe(false);
+    expect(notes(q)).not.toContain('size-limit');
+  });
+});
