@@ -210,10 +210,11 @@ void EtlReader::index() {
 }
 
 // What the data buffers say as a whole: their sequence numbers, the event bytes they hold, and
-// whether a circular file wrapped. Circular files (FILE_MODE_CIRCULAR, docs/etl-format.md,
-// LogFileMode bits) overwrite their oldest data buffers once the file is full; the header buffer stays first. The session numbers the buffers it
-// flushes 1, 2, 3... (SequenceNumber) and counts them all in BuffersWritten, so a wrapped file has a
-// first remaining sequence number above 1 and fewer buffers than BuffersWritten says.
+// whether a circular file wrapped (docs/etl-format.md, Delivery order). A circular file
+// (FILE_MODE_CIRCULAR) overwrites its oldest data buffers once full; the header buffer stays
+// first. The session numbers the buffers it flushes 1, 2, 3... (SequenceNumber) and counts them
+// all in BuffersWritten, so a wrapped file has a first remaining sequence number above 1 and
+// fewer buffers than BuffersWritten says.
 void EtlReader::summarizeDataBuffers() {
   constexpr uint32_t kFileModeCircular = 0x2;
   const BufferInfo* oldest = nullptr;

@@ -1,5 +1,5 @@
 // The Windows commands that make a capture scan can use: the one place that knows netsh's and
-// pktmon's options (docs/providers.md). scan's advice, the README's "Capturing on Windows"
+// pktmon's options (docs/providers.md, netsh trace options and pktmon options). scan's advice, the README's "Capturing on Windows"
 // section and `etl-imds capture` all take their commands from here, as argument arrays: a
 // command is run with its arguments as they are, never through a shell, and printed in the
 // form cmd.exe and PowerShell accept.

@@ -1,7 +1,7 @@
 // What a capture could and could not show, per file: packets cut short by a snap length, a
 // circular file that wrapped, one side of the traffic or none of it, no PIDs in the packets, no
 // process events. Each finding is a plain-language note; together they make the one line under
-// scan's table that says what was missing and the command that captures it (docs/providers.md).
+// scan's table that says what was missing and the command that captures it (docs/providers.md, What scan says about a capture).
 
 import type { ImdsStats } from '../imds/types.js';
 import type { TraceHeader } from '../native/types.js';

@@ -159,11 +159,11 @@ function headLines(pieces: HeadPiece[]): { text: string; cut: boolean }[] {
 }
 
 /**
- * Verdict from the part of a request head the capture holds (its packets were cut short, or
- * bytes are missing): what the bytes show is kept, nothing is guessed. A token header seen makes
- * it v2 and a PUT to the token path is a token request however little of it is left; anything
- * else stays unknown, since the token header may be in the bytes that are missing. Null when the
- * bytes do not even start like a request line.
+ * Verdict from the part of a request head the capture holds (its packets were cut short, or bytes
+ * are missing; docs/imds.md, Heads the capture holds only in part): what the bytes show is kept,
+ * nothing is guessed. A token header seen makes it v2 and a PUT to the token path is a token
+ * request however little of it is left; anything else stays unknown, since the token header may
+ * be in the bytes that are missing. Null when the bytes do not even start like a request line.
  */
 export function classifyPartial(pieces: HeadPiece[]): PartialClassification | null {
   const lines = headLines(pieces);

@@ -68,4 +68,9 @@ describe('capture commands', () => {
     const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
     expect(sectionBlocks(readme, 'Capturing on Windows')).toEqual([captureScript(netshRecipe()), captureScript(pktmonRecipe())]);
   });
+
+  it('docs/providers.md shows the same pktmon commands', () => {
+    const doc = readFileSync(path.join(repoRoot, 'docs', 'providers.md'), 'utf8');
+    expect(sectionBlocks(doc, 'pktmon')).toContain(captureScript(pktmonRecipe()));
+  });
 });
