@@ -110,12 +110,6 @@ export function classifyRequest(head: RequestHead): Classification {
   };
 }
 
-/** Bytes of a request head the capture holds, at their offset in the client's stream. */
-export interface HeadPiece {
-  off: number;
-  bytes: Uint8Array;
-}
-
 export interface PartialClassification extends Classification {
   /** The capture holds only the start of the path. */
   pathCut: boolean;
@@ -131,44 +125,19 @@ interface SeenHeader {
 }
 
 /**
- * Lines of the pieces whose start is known: the first piece starts the request; after a hole
- * only lines that follow a line feed the capture holds can be trusted to start a line. Stops
- * at the end of the head when the bytes show it.
+ * Verdict from the first bytes of a request head, up to where the capture stops holding it (a
+ * packet cut short, bytes lost, the end of the capture; docs/imds.md, Heads the capture holds only
+ * in part): what they show is kept, nothing is guessed. Bytes after such a hole are not read: the
+ * hole may hide the end of this head and the start of another request. A token header in view
+ * makes it v2 and a PUT to the token path is a token request however little of it is left;
+ * anything else stays unknown, since the token header may be in the bytes that are missing. Null
+ * when the bytes do not even start like a request line.
  */
-function headLines(pieces: HeadPiece[]): { text: string; cut: boolean }[] {
-  const runs: { off: number; text: string }[] = [];
-  for (const p of [...pieces].sort((a, b) => a.off - b.off)) {
-    const text = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length).toString('latin1');
-    const last = runs[runs.length - 1];
-    if (last && last.off + last.text.length === p.off) last.text += text;
-    else runs.push({ off: p.off, text });
-  }
-  const lines: { text: string; cut: boolean }[] = [];
-  runs.forEach((run, i) => {
-    const parts = run.text.split('\n');
-    // After a hole the first part may be the tail of any line.
-    for (let k = i === 0 ? 0 : 1; k < parts.length; k++) {
-      const complete = k < parts.length - 1;
-      let t = parts[k]!;
-      if (complete && t.endsWith('\r')) t = t.slice(0, -1);
-      if (!complete && t === '') continue;
-      lines.push({ text: t, cut: !complete });
-    }
-  });
-  return lines;
-}
-
-/**
- * Verdict from the part of a request head the capture holds (its packets were cut short, or bytes
- * are missing; docs/imds.md, Heads the capture holds only in part): what the bytes show is kept,
- * nothing is guessed. A token header seen makes it v2 and a PUT to the token path is a token
- * request however little of it is left; anything else stays unknown, since the token header may
- * be in the bytes that are missing. Null when the bytes do not even start like a request line.
- */
-export function classifyPartial(pieces: HeadPiece[]): PartialClassification | null {
-  const lines = headLines(pieces);
-  const first = lines[0];
-  if (!first || pieces.length === 0) return null;
+export function classifyPartial(head: Uint8Array): PartialClassification | null {
+  const parts = Buffer.from(head.buffer, head.byteOffset, head.length).toString('latin1').split('\n');
+  // Every line but the last ended in a line feed the capture holds; the last was cut off.
+  const lines = parts.map((t, k) => (k < parts.length - 1 ? { text: t.endsWith('\r') ? t.slice(0, -1) : t, cut: false } : { text: t, cut: true }));
+  const first = lines[0]!;
   // Request line: method, then the target (complete when a space follows it).
   const m = /^(\S+) (\S*)( )?/.exec(first.text);
   if (!m || !TOKEN_CHARS.test(m[1]!)) return null;
@@ -177,7 +146,6 @@ export function classifyPartial(pieces: HeadPiece[]): PartialClassification | nu
   const pathCut = first.cut && m[3] === undefined;
   const headers: SeenHeader[] = [];
   for (const l of lines.slice(1)) {
-    if (!l.cut && l.text === '') break; // the end of the head
     const colon = l.text.indexOf(':');
     if (colon <= 0 || !TOKEN_CHARS.test(l.text.slice(0, colon))) continue;
     headers.push({ lname: l.text.slice(0, colon).toLowerCase(), value: l.text.slice(colon + 1).replace(/^[ \t]+/, '').replace(/[ \t]+$/, ''), cut: l.cut });

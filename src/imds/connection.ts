@@ -2,7 +2,7 @@
 // HTTP parser on each, request records, and responses matched to requests.
 
 import { PidVotes } from './attribute.js';
-import { classifyPartial, classifyRequest, type Classification, type HeadPiece } from './classify.js';
+import { classifyPartial, classifyRequest, type Classification, type PartialClassification } from './classify.js';
 import { DEFER, HttpStreamParser, type HttpHead, type HttpSink, type InvalidReason, type MessageFlag } from './http.js';
 import { HalfStream, type Budget, type SegmentMeta, type StreamSink } from './reassembly.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, seqAdd, seqDiff, type TcpSegment } from './tcp.js';
@@ -33,9 +33,6 @@ export interface RequestRecord {
   flags: Set<ImdsFlag>;
   /** Frame bytes logged of the cut packet that ended what the capture holds of it. */
   cutAt: number | null;
-  /** What the capture holds of a head that could not be framed (cut, gap, end of capture). */
-  pieces: HeadPiece[] | null;
-  piecesBytes: number;
 }
 
 interface ResponseRecord {
@@ -58,8 +55,6 @@ export interface ConnectionLimits {
 }
 
 const DUP_KEYS_MAX = 2048;
-// Bytes of an unframed head kept to read what they show (heads are small; bodies follow them).
-const PIECES_MAX = 16 * 1024;
 const REUSE_WINDOW = 1 << 20;
 const RESP_QUEUE_MAX = 1024;
 
@@ -119,6 +114,8 @@ export class Connection {
   private clientCut: SegmentMeta | null = null;
   /** Frame bytes logged of the client's cut packets, once one was cut. */
   private clientCutAt: number | null = null;
+  /** What the head of the request the parser is about to call invalid shows (partialHead). */
+  private partial: { r: RequestRecord; c: PartialClassification } | null = null;
   /** Responses were or may have been lost: pair only on exact sequence evidence. */
   private unsure = false;
   private done = false;
@@ -292,14 +289,8 @@ export class Connection {
       start: 0, end: 0, headEnd: null, fragment: true, invalid: true, time: resp.time, beginTime: resp.time, clientAck: null,
       votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, pathCut: false, host: null,
       userAgent: null, ttl: null, status: resp.interim ? null : resp.status,
-      flags: new Set([cutAt !== null ? 'cut' : 'no-request']), cutAt, pieces: null, piecesBytes: 0,
+      flags: new Set([cutAt !== null ? 'cut' : 'no-request']), cutAt,
     };
-  }
-
-  /** The request's class and fields from what the capture holds of its head. */
-  private reclassify(r: RequestRecord): void {
-    const c = r.pieces ? classifyPartial(r.pieces) : null;
-    if (c) applyVerdict(r, c, c.pathCut);
   }
 
   /** A client-stream gap reached this request: the capture's cut, or bytes it lost. */
@@ -361,7 +352,7 @@ export class Connection {
         const r: RequestRecord = {
           start: off, end: Infinity, headEnd: null, fragment, invalid: false, time: null, beginTime: self.now, clientAck: null,
           votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, pathCut: false, host: null,
-          userAgent: null, ttl: null, status: null, flags: new Set(), cutAt: null, pieces: null, piecesBytes: 0,
+          userAgent: null, ttl: null, status: null, flags: new Set(), cutAt: null,
         };
         if (fragment && !self.client.fromSyn && !self.reqParser.synced) r.flags.add('missing-start');
         // The chunk holding the first byte (the current one, or an earlier one for a held-back prefix)
@@ -389,22 +380,17 @@ export class Connection {
         r.invalid = true;
         if (reason === 'gap') self.gapFlag(r);
         else r.flags.add(reason === 'truncated' ? 'truncated' : 'unparseable');
-        // What the head's captured bytes show still counts.
-        self.reclassify(r);
+        // What the head's captured bytes show still counts (partialHead came just before).
+        if (self.partial && self.partial.r === r) applyVerdict(r, self.partial.c, self.partial.c.pathCut);
+        self.partial = null;
         self.tryMatch();
         self.checkDeferred();
       },
-      partialHead(bytes: Uint8Array, off: number, first: boolean) {
+      partialHead(bytes: Uint8Array) {
         const r = self.openReq;
-        if (!r) return;
-        if (first) {
-          if (r.fragment || r.headEnd !== null) return;
-          r.pieces = [];
-        }
-        if (!r.pieces || r.piecesBytes + bytes.length > PIECES_MAX) return;
-        r.pieces.push({ off, bytes: bytes.slice() });
-        r.piecesBytes += bytes.length;
-        if (!first) self.reclassify(r);
+        if (!r || r.fragment || r.headEnd !== null) return;
+        const c = classifyPartial(bytes);
+        self.partial = c ? { r, c } : null;
       },
       flag(flag: MessageFlag) {
         const r = self.openReq;
@@ -463,10 +449,10 @@ export class Connection {
         self.queueResponse(resp);
         return cand ?? null;
       },
-      partialHead(bytes: Uint8Array, _off: number, first: boolean) {
+      partialHead(bytes: Uint8Array) {
         // A head cut short still shows its status line.
         const resp = self.openResp;
-        if (!first || !resp || resp.fragment) return;
+        if (!resp || resp.fragment) return;
         const m = /^HTTP\/1\.\d (\d{3})(?!\d)/.exec(Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 32)).toString('latin1'));
         if (!m) return;
         const status = Number(m[1]);

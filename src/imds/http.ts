@@ -50,11 +50,10 @@ export interface HttpSink {
   /** The current message cannot be parsed as HTTP. */
   invalid(reason: InvalidReason): void;
   /**
-   * Bytes of the current message the parser cannot frame, at stream offset `off`: with `first`,
-   * its head up to a gap or the end of the stream (called right before invalid()); then what
-   * follows the gap, until the next message starts. Lets the sink keep what they show.
+   * The current message's head up to a gap or the end of the stream, which it will not complete
+   * (called right before invalid()): the sink may keep what those bytes show. Valid during the call.
    */
-  partialHead?(bytes: Uint8Array, off: number, first: boolean): void;
+  partialHead?(bytes: Uint8Array): void;
   flag(flag: MessageFlag): void;
   /** The current message ends at off (exclusive). */
   end(off: number): void;
@@ -210,7 +209,6 @@ export class HttpStreamParser {
   private open = false;
   private head = EMPTY; // grown on first use: most connections carry one small message each way
   private headLen = 0;
-  private headOff = 0;       // stream offset of the head's first byte
   private headScan = 0;      // bytes of `head` already searched for the blank line
   private lineStart = 0;     // start of the current line in `head`
   private remaining = 0;     // body / chunk bytes still to skip
@@ -346,7 +344,7 @@ export class HttpStreamParser {
     switch (this.state) {
       case 'head':
         if (this.open) {
-          this.sink.partialHead?.(this.head.subarray(0, this.headLen), this.headOff, true);
+          this.sink.partialHead?.(this.head.subarray(0, this.headLen));
           this.sink.invalid('gap');
           this.resetHead();
           this.state = 'sync';
@@ -389,7 +387,7 @@ export class HttpStreamParser {
     switch (this.state) {
       case 'head':
         if (this.open) {
-          this.sink.partialHead?.(this.head.subarray(0, this.headLen), this.headOff, true);
+          this.sink.partialHead?.(this.head.subarray(0, this.headLen));
           this.sink.invalid('truncated');
           this.endAt(off);
         }
@@ -413,7 +411,6 @@ export class HttpStreamParser {
 
   private beginAt(off: number, fragment: boolean): void {
     this.open = true;
-    if (!fragment) this.headOff = off;
     this.sink.begin(off, fragment);
   }
 
@@ -594,7 +591,6 @@ export class HttpStreamParser {
     this.carry = EMPTY;
     if (found >= 0) {
       if (found > 0 && !this.open) this.beginAt(bufOff, true);
-      if (found > 0) this.sink.partialHead?.(buf.subarray(0, found), bufOff, false);
       this.endAt(bufOff + found);
       this.state = 'head';
       this.beginAt(bufOff + found, false);
@@ -605,13 +601,11 @@ export class HttpStreamParser {
     if (pending >= 0) {
       // An undecided prefix ("GE" at the end): keep it (at most a start-line prefix) for the next chunk.
       if (pending > 0 && !this.open) this.beginAt(bufOff, true);
-      if (pending > 0 && this.open) this.sink.partialHead?.(buf.subarray(0, pending), bufOff, false);
       this.carry = buf.slice(pending);
       this.carryOff = bufOff + pending;
       return chunk.length;
     }
     if (!this.open && buf.length > 0) this.beginAt(bufOff, true);
-    if (this.open && buf.length > 0) this.sink.partialHead?.(buf, bufOff, false);
     return chunk.length;
   }
 }
