@@ -32,6 +32,8 @@ export interface NetshOptions extends CommonTraceOptions {
    * fits the oldest buffers are overwritten (a wrapped file).
    */
   circularMaxSizeMB?: number;
+  /** The same in KB, as sessions with USE_KBYTES_FOR_SIZE (LogFileMode 0x2000) record it: for small files. */
+  circularMaxSizeKB?: number;
 }
 
 export function netshKeywords(p: GenPacket, first: boolean, last: boolean, truncated = false): bigint {
@@ -72,15 +74,18 @@ interface Pending { time: bigint; seq: number; write: () => void }
 
 export async function writeNetshEtl(path: string, packets: PacketSource, opts: NetshOptions = {}): Promise<TraceSummary> {
   const bufferSize = opts.bufferSize ?? 512 * 1024;
-  const circular = opts.circularMaxSizeMB;
-  if (circular !== undefined && !(Number.isInteger(circular) && circular * 1024 * 1024 >= 2 * bufferSize)) {
-    throw new Error(`circularMaxSizeMB ${circular} does not hold the header and a data buffer of ${bufferSize} bytes`);
+  if (opts.circularMaxSizeMB !== undefined && opts.circularMaxSizeKB !== undefined) throw new Error('give circularMaxSizeMB or circularMaxSizeKB, not both');
+  const inKB = opts.circularMaxSizeKB !== undefined;
+  const circular = inKB ? opts.circularMaxSizeKB : opts.circularMaxSizeMB;
+  const circularBytes = circular === undefined ? 0 : circular * (inKB ? 1024 : 1024 * 1024);
+  if (circular !== undefined && !(Number.isInteger(circular) && circularBytes >= 2 * bufferSize)) {
+    throw new Error(`a circular file of ${circular} ${inKB ? 'KB' : 'MB'} does not hold the header and a data buffer of ${bufferSize} bytes`);
   }
   const { w, it, first, start, schemas, last, lastTime, side } = await openRelogged(path, packets, opts, {
     bufferSize, nominalBufferSize: bufferSize, headerBufferSize: bufferSize, compressed: false, layoutVersion: [1, 5],
     // The session's file: FILE_MODE_CIRCULAR and the session's name (the relogged file says SEQUENTIAL + RELOG).
     ...(circular !== undefined
-      ? { logFileMode: 0x00000002, loggerName: 'NetTrace', maximumFileSizeMB: circular, circularSlots: Math.floor((circular * 1024 * 1024) / bufferSize) - 1 }
+      ? { logFileMode: 0x00000002 | (inKB ? 0x00002000 : 0), loggerName: 'NetTrace', maximumFileSizeMB: circular, circularSlots: Math.floor(circularBytes / bufferSize) - 1 }
       : { logFileMode: 0x00010001 }),
     logFileName: opts.logFileName ?? 'C:\\Windows\\system32\\config\\systemprofile\\AppData\\Local\\Temp\\NetTraces\\NetTrace.etl',
     headerPid: opts.writerPid ?? 5120, headerTid: opts.writerTid ?? 5124, headerCpuTimes: [5, 3], headerBufferState: 0,
