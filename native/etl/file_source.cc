@@ -5,6 +5,7 @@
 #include "diagnostics.h"
 
 #ifdef _WIN32
+#include <filesystem>
 #define etl_seek _fseeki64
 #define etl_tell _ftelli64
 #else
@@ -16,8 +17,11 @@ namespace etl {
 
 FileSource::FileSource(const std::string& path) {
 #ifdef _WIN32
+  // Paths arrive as UTF-8; the narrow CRT functions would read them in the ANSI code page, so a
+  // folder or file name outside it (Japanese on a Western system, say) could not be opened.
+  const std::wstring wide = std::filesystem::u8path(path).wstring();
   struct _stat64 st;
-  int rc = _stat64(path.c_str(), &st);
+  int rc = _wstat64(wide.c_str(), &st);
   bool isDir = rc == 0 && (st.st_mode & _S_IFDIR);
 #else
   struct stat st;
@@ -26,7 +30,11 @@ FileSource::FileSource(const std::string& path) {
 #endif
   if (rc != 0) throw EtlError{"open", path + ": cannot open: " + std::strerror(errno), 0, -1};
   if (isDir) throw EtlError{"open", path + ": is a directory, not an .etl file", 0, -1};
+#ifdef _WIN32
+  f_ = _wfopen(wide.c_str(), L"rb");
+#else
   f_ = std::fopen(path.c_str(), "rb");
+#endif
   if (!f_) throw EtlError{"open", path + ": cannot open: " + std::strerror(errno), 0, -1};
   if (etl_seek(f_, 0, SEEK_END) != 0) {
     std::fclose(f_);

@@ -116,6 +116,13 @@ void EtlReader::index() {
     throw EtlError{"not-etl", path_ + ": buffer 0 at offset 72: logfile header event size " + std::to_string(evSize) + " is invalid", 72, 0};
   std::string err = header_.parse(b0.data() + kBufferHeaderSize + 0x20, evSize - 0x20, htype == 2);
   if (!err.empty()) throw EtlError{"not-etl", path_ + ": buffer 0 at offset 104: " + err, 104, 0};
+  // EndTime is written when the session stops: a file read while its netsh or pktmon session still
+  // runs has none, and lacks the events still held in the session's buffers (docs/etl-format.md,
+  // A trace still being written).
+  if (header_.endTime == 0)
+    report(Severity::Warning, "end-missing",
+           "the logfile header has no end time: the trace was still being written (its session not stopped); events not yet flushed to the file are missing",
+           kBufferHeaderSize + 0x20 + 0x10, 0);
   header_.referenceRaw = rdi64(b0.data() + kBufferHeaderSize + 0x10);
   if (header_.pointerSize != 4 && header_.pointerSize != 8) header_.pointerSize = htype == 2 ? 8 : 4;
 
@@ -126,7 +133,7 @@ void EtlReader::index() {
   while (pos < fileSize_) {
     uint64_t left = fileSize_ - pos;
     if (left < kBufferHeaderSize) {
-      report(Severity::Warning, "truncated", std::to_string(left) + " trailing bytes, too few for a buffer header (file truncated?)", pos, idx);
+      report(Severity::Warning, "truncated", std::to_string(left) + " trailing bytes, too few for a buffer header: the end of the trace is missing (still being written, or cut)", pos, idx);
       stats_.bytesSkipped += left;
       break;
     }
@@ -139,6 +146,14 @@ void EtlReader::index() {
     bi.fileOffset = pos;
     bi.index = idx;
     bi.header = BufferHeader::parse(hb);
+    if (bi.header.bufferSize < kBufferHeaderSize && zerosToEnd(pos)) {
+      // Space the file system or the session reserved ahead of the data (a trace copied while it
+      // was being written): nothing more to read, and nothing damaged.
+      report(Severity::Warning, "end-missing", "the last " + std::to_string(left) +
+             " bytes are zeros, buffers not yet written: the end of the trace is missing (still being written?)", pos, idx);
+      stats_.bytesSkipped += left;
+      break;
+    }
     if (bi.header.bufferSize < kBufferHeaderSize) {
       report(Severity::Error, "buffer-size", "BufferSize " + std::to_string(bi.header.bufferSize) + " is smaller than the 72-byte buffer header", pos, idx);
       // Uncompressed files use one buffer size throughout: try to pick the chain up again there.
@@ -165,7 +180,7 @@ void EtlReader::index() {
     }
     if (bi.header.bufferSize > left) {
       report(Severity::Warning, "truncated", "BufferSize " + std::to_string(bi.header.bufferSize) + " runs past the end of the file (" +
-                                                 std::to_string(left) + " bytes left): file truncated", pos, idx);
+                                                 std::to_string(left) + " bytes left): the end of the trace is missing (still being written, or cut)", pos, idx);
       bi.onDisk = uint32_t(left);
     } else {
       bi.onDisk = bi.header.bufferSize;
@@ -238,6 +253,18 @@ void EtlReader::summarizeDataBuffers() {
   const int64_t asClock = header_.toFileTime(ts);
   if (asClock >= lo && asClock <= hi) stats_.completeFrom = asClock;
   else if (ts >= lo && ts <= hi) stats_.completeFrom = ts;
+}
+
+bool EtlReader::zerosToEnd(uint64_t from) {
+  std::vector<uint8_t> chunk(std::min<uint64_t>(fileSize_ - from, 1 << 20));
+  for (uint64_t at = from; at < fileSize_;) {
+    size_t n = size_t(std::min<uint64_t>(chunk.size(), fileSize_ - at));
+    if (!file_->readAt(at, chunk.data(), n)) return false;
+    for (size_t i = 0; i < n; i++)
+      if (chunk[i]) return false;
+    at += n;
+  }
+  return true;
 }
 
 bool EtlReader::loadBuffer(Stream& s, size_t ip) {

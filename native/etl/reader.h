@@ -80,6 +80,8 @@ class EtlReader : public TraceSource {
   struct Stream;
   void index();
   void summarizeDataBuffers();
+  // True when every byte from `from` to the end of the file is zero.
+  bool zerosToEnd(uint64_t from);
   bool loadBuffer(Stream& s, size_t indexPos);
   bool decodeAt(Stream& s, EventRecord& rec);
   void report(Severity sev, const std::string& code, const std::string& what, uint64_t offset, int64_t buffer);

@@ -5,6 +5,7 @@ import { EXIT, toCliError } from './exit.js';
 import { infoCommand } from './info.js';
 import { eventsCommand } from './events.js';
 import { registerExtraCommands } from './commands.js';
+import { packageVersion } from './version.js';
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
   // stdout that cannot take the output: a reader that has gone (`| head`) ends the run quietly
@@ -22,7 +23,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(packageVersion())
     .wrap(Math.min(100, process.stdout.columns || 80))
     .epilog('Exit codes: 0 ok, 1 usage, 2 unreadable input or output, 3 IMDSv1 found (--fail-on-v1), 4 parts of the input damaged and skipped, 130 interrupted.')
     .fail((msg, err, yy) => {

@@ -7,7 +7,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { readPcapng, rewriteImds, RewriteOptions } from './pcap.js';
 
 export type ImdsClass = 'v1' | 'v2' | 'token';
@@ -222,25 +222,56 @@ export async function runClient(spec: ClientSpec, mock: MockImds, repoRoot: stri
 
 export interface Tshark { stop(): Promise<Buffer>; }
 
-/** tshark on `lo` with a capture filter for the mock's port only. Needs root (or capture rights). */
+/**
+ * tshark on `lo` with a capture filter for the mock's port only. Needs root (or capture rights).
+ * No fixed waits: connections to a port of our own (captured, then dropped by the rewrite, which
+ * keeps the mock's port only) are the signs. Once tshark prints one (-P -l: each packet once it is
+ * in the file), capturing has begun; at stop, one made after the clients means everything they
+ * sent is in the file (loopback packets are captured in order).
+ */
 export async function startTshark(port: number): Promise<Tshark> {
   const dir = mkdtempSync(join(tmpdir(), 'etl-imds-cap-'));
   const file = join(dir, 'lo.pcapng');
-  const t = spawn('tshark', ['-i', 'lo', '-w', file, '-f', `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const marker = createNetServer((s) => s.end());
+  await new Promise<void>((ok, fail) => { marker.once('error', fail); marker.listen(0, '127.0.0.1', () => ok()); });
+  const markerPort = (marker.address() as AddressInfo).port;
+  const t = spawn('tshark', ['-i', 'lo', '-w', file, '-f', `tcp port ${port} or tcp port ${markerPort}`, '-P', '-l', '-T', 'fields', '-e', 'tcp.dstport'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`tshark did not start: ${err}`)), 15000);
-    t.stderr.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('Capturing on')) { clearTimeout(timer); ok(); } });
-    t.on('error', (e) => { clearTimeout(timer); fail(e); });
-    t.on('exit', (code) => { clearTimeout(timer); fail(new Error(`tshark exited ${code}: ${err}`)); });
+  let printed = '';
+  let markers = 0;
+  t.stdout.on('data', (d: Buffer) => {
+    printed += d.toString();
+    const lines = printed.split('\n');
+    printed = lines.pop()!;
+    markers += lines.filter((l) => l.trim() === String(markerPort)).length;
   });
-  await new Promise((ok) => setTimeout(ok, 300));
+  const exited = new Promise<never>((_, fail) => {
+    t.on('error', fail);
+    t.on('exit', (code) => fail(new Error(`tshark exited ${code}: ${err}`)));
+  });
+  exited.catch(() => {});
+  t.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  /** Connects to the marker port until tshark has printed a packet of that connection. */
+  const markerCaptured = async () => {
+    const before = markers;
+    for (let tries = 0; markers === before; tries++) {
+      if (tries > 1200) throw new Error(`tshark captured nothing on the marker port: ${err}`); // a stuck tshark, not a slow one
+      const c = connect(markerPort, '127.0.0.1');
+      c.on('error', () => {});
+      c.resume();
+      await Promise.race([new Promise((ok) => setTimeout(ok, 50)), exited]);
+      c.destroy();
+    }
+  };
+  // "Capturing on" comes before the filter is in place: capturing has begun once a marker is seen.
+  await markerCaptured();
   return {
     stop: async () => {
-      await new Promise((ok) => setTimeout(ok, 300));
+      await markerCaptured();
       const done = new Promise<void>((ok) => t.once('exit', () => ok()));
       t.kill('SIGINT');
       await done;
+      await new Promise<void>((ok) => marker.close(() => ok()));
       const data = readFileSync(file);
       rmSync(dir, { recursive: true, force: true });
       return data;

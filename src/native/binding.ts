@@ -51,6 +51,14 @@ export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 let cached: NativeBinding | undefined;
 
+/**
+ * The single-file executable (src/exe) has no package folder to look in: it loads the addon it
+ * carries itself, after checking it, and hands it over here before anything calls native().
+ */
+export function useNativeBinding(binding: NativeBinding): void {
+  cached = binding;
+}
+
 export function native(): NativeBinding {
   if (!cached) {
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;

@@ -9,7 +9,9 @@ function candidates(etlPath: string, entries: string[]): string[] {
   const file = basename(etlPath);
   const stem = file.slice(0, file.length - extname(file).length);
   const exact = `${stem}.cab`;
-  const matches = entries.filter((e) => e.length === exact.length && e.slice(0, stem.length) === stem && e.slice(stem.length).toLowerCase() === '.cab');
+  // Windows file names ignore case: NETTRACE.ETL typed by the user still has NetTrace.cab beside it.
+  const sameStem = process.platform === 'win32' ? (e: string) => e.slice(0, stem.length).toUpperCase() === stem.toUpperCase() : (e: string) => e.slice(0, stem.length) === stem;
+  const matches = entries.filter((e) => e.length === exact.length && sameStem(e) && e.slice(stem.length).toLowerCase() === '.cab');
   // Prefer the lower-case spelling netsh writes, then a stable order.
   return matches.sort((a, b) => (a === exact ? -1 : b === exact ? 1 : a < b ? -1 : a > b ? 1 : 0));
 }

@@ -1,10 +1,11 @@
 // `etl-imds convert` as a user runs it: output naming, refusals, stdout, Ctrl-C.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../support/fixtures.js';
+import { interruptAtFirstProgress } from '../support/interrupt.js';
 import { backgroundTraffic, Rng, take, writeNetshEtl } from '../../src/gen/index.js';
 
 const bin = path.join(repoRoot, 'bin', 'etl-imds.js');
@@ -93,16 +94,11 @@ describe('etl-imds convert (CLI)', () => {
     const outDir = path.join(tmp, 'out');
     rmSync(outDir, { recursive: true, force: true });
     (await import('node:fs')).mkdirSync(outDir);
-    const child = spawn(process.execPath, [bin, 'convert', big, '-o', path.join(outDir, 'big.pcapng')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    // Wait until the temporary output exists (conversion under way), then interrupt.
-    const started = Date.now();
-    while (readdirSync(outDir).length === 0 && Date.now() - started < 20000) await new Promise((r) => setTimeout(r, 2));
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    expect(code).toBe(130);
-    expect(stderr).toMatch(/interrupted/);
+    const r = await interruptAtFirstProgress(bin, ['convert', big, '-o', path.join(outDir, 'big.pcapng')], tmp);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted/);
+    // Stopped part-way: what had been written went with the temporary file.
+    expect(r.lastDone).toBeLessThan(r.total);
     expect(readdirSync(outDir)).toEqual([]);
   });
 });

@@ -288,7 +288,9 @@ describe('corrupt cabinets: a ProcessesError naming what and where', () => {
     expect(ownError(() => readCab(good, { maxOutputBytes: 1000 })).code).toBe('cab-limit');
   });
 
-  it('65533 folders and files sharing one block: linear work, bounded output', () => {
+  it('65533 folders and files sharing one block: every member, bounded output', () => {
+    // A walk that re-read the shared block per member pair (65533²) would not end within the test's
+    // timeout; no clock is read here (a busy machine would make any limit flaky).
     // Every folder points at the same one-byte stored block; every file is one byte in its own folder.
     const n = 0xfffd; // folder indices 0xfffd-0xffff mean "spans cabinets"
     const nameBytes = 2; // "f" + NUL
@@ -313,15 +315,13 @@ describe('corrupt cabinets: a ProcessesError naming what and where', () => {
     cab.writeUInt16LE(1, dataAt + 4);
     cab.writeUInt16LE(1, dataAt + 6);
     cab[dataAt + 8] = 0x41;
-    const start = Date.now();
     const members = readCab(cab);
     expect(members).toHaveLength(n);
     expect(members.every((m) => m.data.length === 1 && m.data[0] === 0x41)).toBe(true);
     expect(ownError(() => readCab(cab, { maxOutputBytes: 1000 })).code).toBe('cab-limit');
-    expect(Date.now() - start).toBeLessThan(10_000);
   });
 
-  it('random bytes and mutated cabinets: members or a ProcessesError, in bounded time', () => {
+  it('random bytes and mutated cabinets: members or a ProcessesError, with bounded output', () => {
     const check = (input: Uint8Array) => {
       try {
         const members = readCab(input, { maxOutputBytes: 8 * 1024 * 1024 });
@@ -344,7 +344,6 @@ describe('corrupt cabinets: a ProcessesError naming what and where', () => {
       flips: fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 }),
       cut: fc.option(fc.nat(), { nil: undefined }),
     });
-    const start = Date.now();
     fc.assert(
       fc.property(mutation, ({ base, flips, cut }) => {
         const b = Buffer.from(bases[base]!);
@@ -359,6 +358,5 @@ describe('corrupt cabinets: a ProcessesError naming what and where', () => {
       }),
       { numRuns: 1500 },
     );
-    expect(Date.now() - start).toBeLessThan(60_000);
   });
 });
