@@ -35,7 +35,10 @@ export function cacheLocation(env: NodeJS.ProcessEnv = process.env, platform: No
   let root: string;
   if (env.ETL_IMDS_CACHE) root = path.resolve(env.ETL_IMDS_CACHE);
   else if (platform === 'win32') {
-    const local = env.LOCALAPPDATA || (env.USERPROFILE ? path.join(env.USERPROFILE, 'AppData', 'Local') : os.tmpdir());
+    // Never the shared temporary folder (C:\Windows\Temp for SYSTEM): any user can create
+    // folders there, and Node cannot check who owns one.
+    const local = env.LOCALAPPDATA || (env.USERPROFILE ? path.join(env.USERPROFILE, 'AppData', 'Local') : undefined);
+    if (!local) throw new AddonCacheError(`neither LOCALAPPDATA nor USERPROFILE is set, so there is no folder of this user's for the native addon (${HINT})`);
     root = path.join(local, 'etl-imds');
   } else root = path.join(os.tmpdir(), `etl-imds-${process.getuid!()}`);
   return { root, parent: path.dirname(root) };
