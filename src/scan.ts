@@ -4,7 +4,7 @@
 //   3. src/processes names the PIDs (process events in the trace, tasklist text, the netsh cab).
 import path from 'node:path';
 import { native, type Backend } from './native/binding.js';
-import type { Diagnostic, ImdsPacket, TraceEvent, TraceHeader } from './native/types.js';
+import type { Diagnostic, ImdsPacket, NativeCaptureFacts, TraceEvent, TraceHeader } from './native/types.js';
 import { ImdsAnalyzer } from './imds/analyze.js';
 import type { ImdsRequest, ImdsResult, TcpipHint } from './imds/types.js';
 import { tcpipHint, TCPIP_PROVIDER } from './imds/tcpip.js';
@@ -20,7 +20,7 @@ import {
   type ProcessName,
 } from './processes/index.js';
 import { fileTimeToIso } from './time.js';
-import { assessCapture, type CaptureQuality, type NativeCaptureFacts } from './capture/quality.js';
+import { assessCapture, type CaptureQuality } from './capture/quality.js';
 
 export interface ScanOptions {
   /** A `tasklist /svc` text file naming PIDs. */

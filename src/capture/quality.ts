@@ -4,28 +4,9 @@
 // scan's table that says what was missing and the command that captures it (docs/providers.md, What scan says about a capture).
 
 import type { ImdsStats } from '../imds/types.js';
-import type { TraceHeader } from '../native/types.js';
+import type { NativeCaptureFacts, TraceHeader } from '../native/types.js';
 import { fileTimeToIso } from '../time.js';
 import { captureRecipe, DEFAULT_MAX_SIZE_MB, printableStart, type CaptureTool } from './commands.js';
-
-/** The file's side, as the native scan reports it once the file is read. */
-export interface NativeCaptureFacts {
-  packets: number;
-  packetsCut: number;
-  snapLength: number;
-  largestPacket: number;
-  pktmonPackets: number;
-  ndisPackets: number;
-  sawPktmon: boolean;
-  buffers: number;
-  oldestSequence: bigint;
-  newestSequence: bigint;
-  wrapped: boolean;
-  /** FILETIME from which a wrapped file misses nothing; 0n when unknown. */
-  completeFrom: bigint;
-  /** Event bytes the data buffers hold (uncompressed). */
-  eventBytes: number;
-}
 
 export type CaptureNoteCode =
   | 'cut' | 'wrapped' | 'size-limit' | 'outbound-only' | 'inbound-only' | 'no-imds-packets' | 'no-packets'

@@ -145,3 +145,22 @@ export interface ConvertProgress {
   fileSize: number;
   packets: number;
 }
+
+/** How a file's packets were logged, and what its buffers say of a circular file: the native scan's side of src/capture/quality.ts, once the file is read. */
+export interface NativeCaptureFacts {
+  packets: number;
+  packetsCut: number;
+  snapLength: number;
+  largestPacket: number;
+  pktmonPackets: number;
+  ndisPackets: number;
+  sawPktmon: boolean;
+  buffers: number;
+  oldestSequence: bigint;
+  newestSequence: bigint;
+  wrapped: boolean;
+  /** FILETIME from which a wrapped file misses nothing; 0n when unknown. */
+  completeFrom: bigint;
+  /** Event bytes the data buffers hold (uncompressed). */
+  eventBytes: number;
+}
