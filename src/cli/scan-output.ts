@@ -56,7 +56,7 @@ export class ScanOutput {
         names: f.names,
         capture: f.capture ?? null,
         diagnostics: f.diagnostics,
-        warnings: f.warnings,
+        warnings: f.warnings.map((w) => w.message),
       });
       for (const p of f.processes) this.jsonItem(this.processes, p);
       for (const r of f.requests) this.jsonItem(this.requests, requestJson(r));

@@ -11,7 +11,7 @@ import path from 'node:path';
 import {
   backgroundTraffic, captureTcpipEvents, DEFAULT_START, FILETIME_SECOND, loadCapture, mergeByTime, placeCapture, placedTruth,
   Rng, take, writeNetshEtl, writePktmonEtl, type GenPacket, type LoadedCapture, type PidMode,
-} from '../../src/gen/index.js';
+} from '../../tools/gen/index.js';
 import { scanFile, type FileScan } from '../../src/scan.js';
 import { captureRecipe, printableStart } from '../../src/capture/commands.js';
 import { couldNotShowLine } from '../../src/capture/quality.js';
