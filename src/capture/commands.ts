@@ -21,6 +21,8 @@
 //   (WINEVENT_KEYWORD_PROCESS): ProcessStart, ProcessStop and ProcessRundown, which name the
 //   PIDs (docs/etl-format.md, Microsoft-Windows-Kernel-Process).
 
+import { IMDS } from '../constants.js';
+
 export type CaptureTool = 'netsh' | 'pktmon';
 
 /** One program run with its arguments (no shell). */
@@ -58,8 +60,6 @@ export interface CaptureOptions {
   persistent?: boolean;
 }
 
-export const IMDS_IPV4 = '169.254.169.254';
-export const IMDS_IPV6 = 'fd00:ec2::254';
 export const KERNEL_PROCESS = 'Microsoft-Windows-Kernel-Process';
 /** WINEVENT_KEYWORD_PROCESS of Microsoft-Windows-Kernel-Process. */
 export const KERNEL_PROCESS_KEYWORDS = '0x10';
@@ -99,7 +99,7 @@ function resolve(tool: CaptureTool, o: CaptureOptions): Resolved {
 export function netshRecipe(options: CaptureOptions = {}): CaptureRecipe {
   const o = resolve('netsh', options);
   const args = ['trace', 'start', 'capture=yes'];
-  if (o.imdsOnly) args.push(`IPv4.Address=${IMDS_IPV4}`);
+  if (o.imdsOnly) args.push(`IPv4.Address=${IMDS.ipv4}`);
   if (o.processEvents) args.push(`provider=${KERNEL_PROCESS}`, `keywords=${KERNEL_PROCESS_KEYWORDS}`, 'level=4');
   // The report stays on: the .cab beside the trace holds the process list that names PIDs.
   args.push(`traceFile=${o.traceFile}`, `maxSize=${o.maxSizeMB}`, `fileMode=${o.fileMode}`, `persistent=${o.persistent ? 'yes' : 'no'}`, 'overwrite=yes');
@@ -124,8 +124,8 @@ export function pktmonRecipe(options: CaptureOptions = {}): CaptureRecipe {
   const start: Command[] = [];
   if (o.imdsOnly) {
     start.push({ program: 'pktmon', args: ['filter', 'remove'], purpose: 'clear filters left from earlier captures' });
-    start.push({ program: 'pktmon', args: ['filter', 'add', 'IMDS', '-i', IMDS_IPV4, '-p', '80'], purpose: 'log IMDS traffic (IPv4)' });
-    start.push({ program: 'pktmon', args: ['filter', 'add', 'IMDSv6', '-i', IMDS_IPV6, '-p', '80'], purpose: 'log IMDS traffic (IPv6)' });
+    start.push({ program: 'pktmon', args: ['filter', 'add', 'IMDS', '-i', IMDS.ipv4, '-p', String(IMDS.port)], purpose: 'log IMDS traffic (IPv4)' });
+    start.push({ program: 'pktmon', args: ['filter', 'add', 'IMDSv6', '-i', IMDS.ipv6, '-p', String(IMDS.port)], purpose: 'log IMDS traffic (IPv6)' });
   }
   const args = ['start', '--capture', '--comp', 'all', '--pkt-size', '0'];
   if (o.processEvents) args.push('--trace', '-p', KERNEL_PROCESS, '-k', KERNEL_PROCESS_KEYWORDS, '-l', '4');

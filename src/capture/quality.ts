@@ -3,6 +3,7 @@
 // process events. Each finding is a plain-language note; together they make the one line under
 // scan's table that says what was missing and the command that captures it (docs/providers.md, What scan says about a capture).
 
+import { IMDS } from '../constants.js';
 import type { ImdsStats } from '../imds/types.js';
 import type { NativeCaptureFacts, TraceHeader } from '../native/types.js';
 import { fileTimeToIso } from '../time.js';
@@ -119,7 +120,7 @@ export function assessCapture(e: CaptureEvidence): CaptureQuality {
   } else if (imdsPackets === 0) {
     notes.push({
       code: 'no-imds-packets',
-      text: `The capture holds ${plural(n.packets, 'packet')}, none to or from IMDS (169.254.169.254 or fd00:ec2::254, port 80): a capture filter or the choice of interfaces left them out, or nothing called IMDS while it ran.`,
+      text: `The capture holds ${plural(n.packets, 'packet')}, none to or from IMDS (${IMDS.ipv4} or ${IMDS.ipv6}, port ${IMDS.port}): a capture filter or the choice of interfaces left them out, or nothing called IMDS while it ran.`,
     });
     miss('no-imds-packets', 'IMDS traffic');
   }
