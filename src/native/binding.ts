@@ -167,6 +167,10 @@ export const NATIVE_EXPORTS = exactly<NativeBinding>()([
 ]);
 export const TRACE_READER_METHODS = exactly<NativeTraceReader>()(['header', 'readBatch', 'stats', 'close']);
 export const PACKET_SCAN_METHODS = exactly<NativePacketScan>()(['next', 'summary', 'close']);
+export const CAPTURE_FACT_KEYS = exactly<NativeCaptureFacts>()([
+  'packets', 'packetsCut', 'snapLength', 'largestPacket', 'pktmonPackets', 'ndisPackets', 'sawPktmon', 'buffers',
+  'oldestSequence', 'newestSequence', 'wrapped', 'completeFrom', 'eventBytes',
+]);
 
 const require = createRequire(import.meta.url);
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
