@@ -5,6 +5,7 @@
 import type { FileScan, ScanProcess, ScanRequest, ScanSummary } from '../scan.js';
 import { displayPath, summarize } from '../scan.js';
 import { Spool, writeOut } from './spool.js';
+import { couldNotShowLine, CouldNotShowSummary } from '../capture/quality.js';
 import { rowFormatter, rule } from './table.js';
 
 export interface ScanFormat {
@@ -26,6 +27,9 @@ export class ScanOutput {
   private readonly processes: SpooledRows;
   private readonly requests: SpooledRows;
   private readonly fileEntries: object[] = [];
+  /** What the captures could not show: the one file's line, or lines shared by several. */
+  private readonly missing = new CouldNotShowSummary();
+  private oneFileMissing: string | null = null;
 
   constructor(
     private readonly form: ScanFormat,
@@ -40,6 +44,8 @@ export class ScanOutput {
     const s = summarize([f]);
     for (const k of ['files', 'filesWithErrors', 'v1', 'v2', 'token', 'unknown', 'processesUsingV1'] as const) this.summary[k] += s[k];
     const { json, csv, requests } = this.form;
+    this.missing.add(f.capture);
+    if (!this.multi && f.capture) this.oneFileMissing = couldNotShowLine(f.capture);
     if (json) {
       this.fileEntries.push({
         file: f.file,
@@ -48,6 +54,7 @@ export class ScanOutput {
         connections: f.connections,
         requests: f.requests.length,
         names: f.names,
+        capture: f.capture ?? null,
         diagnostics: f.diagnostics,
         warnings: f.warnings.map((w) => w.message),
       });
@@ -82,6 +89,7 @@ export class ScanOutput {
     } else if (requests) {
       if (this.requests.count === 0) await writeOut('No IMDS requests found.\n');
       else await this.table(this.requests, requestTableHead(this.multi), []);
+      await this.writeMissing(true);
     } else {
       const head = processTableHead(this.multi);
       if (this.processes.count === 0) await writeOut('No IMDS requests found.\n');
@@ -91,7 +99,14 @@ export class ScanOutput {
       const lines = ['', this.multi ? `Total over ${s.files} files${s.filesWithErrors ? ` (${s.filesWithErrors} unreadable)` : ''}: ${total}` : total];
       if (s.v1 > 0) lines.push('IMDSv1 callers break when the instance requires tokens (HttpTokens=required); a 401 status means they already do.');
       await writeOut(lines.join('\n') + '\n');
+      await this.writeMissing(false);
     }
+  }
+
+  /** Under the table: what the capture(s) could not show, and the command that would have. */
+  private async writeMissing(blankLine: boolean): Promise<void> {
+    const lines = this.multi ? this.missing.lines() : this.oneFileMissing ? [this.oneFileMissing] : [];
+    if (lines.length > 0) await writeOut((blankLine ? '\n' : '') + lines.join('\n') + '\n');
   }
 
   close(): void {
@@ -200,7 +215,7 @@ function processCells(file: string, p: ScanProcess, multi: boolean): string[] {
 }
 
 function requestTableHead(multi: boolean): string[] {
-  return [...(multi ? ['File'] : []), 'Time', 'PID', 'Image', 'Class', 'Method', 'Path', 'Status', 'PID from', 'Flags'];
+  return [...(multi ? ['File'] : []), 'Time', 'PID', 'Image', 'Class', 'Method', 'Path', 'Status', 'PID from', 'Flags', 'Why unknown'];
 }
 
 function requestCells(r: ScanRequest, multi: boolean): string[] {
@@ -211,10 +226,11 @@ function requestCells(r: ScanRequest, multi: boolean): string[] {
     r.image ?? '(unknown)',
     r.class,
     r.method ?? '?',
-    r.path ?? '?',
+    r.path === null ? '?' : r.pathCut ? `${r.path}…` : r.path,
     r.status === null ? '-' : String(r.status),
     r.attribution,
     r.flags.join(',') || '-',
+    r.reason ?? '-',
   ];
 }
 
@@ -233,8 +249,8 @@ function processCsvCells(p: ScanProcess): unknown[] {
   return [p.file, p.pid, p.image, p.services, p.v1, p.v2, p.token, p.unknown, p.paths, p.v1Paths, p.statuses, p.firstSeen, p.lastSeen, p.attribution, p.nameSource, p.nameConfidence];
 }
 
-const REQUEST_CSV_HEAD = ['file', 'time', 'pid', 'tid', 'attribution', 'image', 'class', 'method', 'path', 'status', 'endpoint', 'clientPort', 'userAgent', 'flags'];
+const REQUEST_CSV_HEAD = ['file', 'time', 'pid', 'tid', 'attribution', 'image', 'class', 'method', 'path', 'status', 'endpoint', 'clientPort', 'userAgent', 'flags', 'pathCut', 'reason'];
 
 function requestCsvCells(r: ScanRequest): unknown[] {
-  return [r.file, r.time, r.pid, r.tid, r.attribution, r.image, r.class, r.method, r.path, r.status, r.endpoint, r.clientPort, r.userAgent, r.flags];
+  return [r.file, r.time, r.pid, r.tid, r.attribution, r.image, r.class, r.method, r.path, r.status, r.endpoint, r.clientPort, r.userAgent, r.flags, r.pathCut, r.reason];
 }
