@@ -3,7 +3,7 @@
 //   2. src/imds reassembles, parses and classifies them, and attributes PIDs;
 //   3. src/processes names the PIDs (process events in the trace, tasklist text, the netsh cab).
 import path from 'node:path';
-import { native, type Backend, type NativeScanBatch } from './native/binding.js';
+import { native, type Backend, type NativeScanBatch, type NativeScanSummary } from './native/binding.js';
 import type { Diagnostic, TraceEvent } from './native/types.js';
 import { ImdsAnalyzer } from './imds/analyze.js';
 import type { ImdsNote, ImdsRequest, ImdsResult, TcpipHint } from './imds/types.js';
@@ -21,6 +21,7 @@ import {
 import { identityOf, unattributedIdentity, type ProcessIdentity } from './processes/identity.js';
 import { checkWith, readWith } from './scan-with.js';
 import { fileTimeToIso } from './time.js';
+import { assessCapture, type CaptureQuality } from './capture/quality.js';
 
 export interface ScanOptions {
   /** A `tasklist /svc` text file naming PIDs. */
@@ -58,7 +59,11 @@ export interface ScanRequest {
   class: ImdsRequest['class'];
   method: string | null;
   path: string | null;
+  /** Only the start of the path was captured; `path` is that start. */
+  pathCut: boolean;
   status: number | null;
+  /** Why the class is 'unknown' ("cut at 128 bytes", ...); null otherwise. */
+  reason: string | null;
   endpoint: ImdsRequest['endpoint'];
   clientPort: number;
   userAgent: string | null;
@@ -97,6 +102,8 @@ export interface FileScan {
   requests: ScanRequest[];
   processes: ScanProcess[];
   names: { source: string; path?: string; rows?: number; traceProcesses: number } ;
+  /** How the capture was made, what it could not show, and the command that would have. */
+  capture?: CaptureQuality;
   diagnostics: Diagnostic[];
   /** Notes about the IMDS analysis (printed as notes; their messages are the JSON's `warnings`). */
   warnings: ImdsNote[];
@@ -108,11 +115,18 @@ export class ScanCancelled extends Error {
   }
 }
 
-function nameEvent(e: TraceEvent, table: ProcessTable, hints: TcpipHint[]): void {
+interface SideCounts {
+  processEvents: number;
+  tcpipEvents: number;
+}
+
+function nameEvent(e: TraceEvent, table: ProcessTable, hints: TcpipHint[], counts: SideCounts): void {
   if (e.provider === PROVIDERS.tcpip) {
+    counts.tcpipEvents++;
     const h = tcpipHint(e);
     if (h) hints.push(h);
   } else {
+    if (e.provider === PROVIDERS.processClass || e.provider === PROVIDERS.kernelProcess) counts.processEvents++;
     table.addEvent(e);
   }
 }
@@ -136,7 +150,9 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
   const analyzer = new ImdsAnalyzer({ file });
   const diagnostics: Diagnostic[] = [];
   let progress = { done: 0, size: 0 };
+  const counts: SideCounts = { processEvents: 0, tcpipEvents: 0 };
   let packets = 0;
+  let summary: NativeScanSummary | undefined;
   // The next batch is read (natively, off this thread) while this one is analysed. At most 1024
   // IMDS packets a batch: the packets of a batch and the next one are all alive at once, and with
   // 4096 the young generation grew to its cap (2 GB trace: 136 -> 120 MiB peak RSS).
@@ -147,36 +163,34 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       ahead = b.done ? undefined : scan.next(1024);
       diagnostics.push(...b.diagnostics);
       for (const p of b.packets) analyzer.push(p);
-      for (const e of b.events) nameEvent(e, table, hints);
+      for (const e of b.events) nameEvent(e, table, hints, counts);
       packets += b.packets.length;
       progress = { done: b.bytesDone, size: b.fileSize };
       if (options.onProgress && options.onProgress(b.bytesDone, b.fileSize) === false) throw new ScanCancelled();
       if (b.done) break;
     }
+    summary = scan.summary();
   } finally {
     // A batch still being read must land before the scan can be closed; its outcome no longer matters.
     if (ahead) await ahead.catch(() => undefined);
     scan.close();
   }
-  for (const h of hints) analyzer.addHint(h);
   for (const other of options.with ?? []) {
     const more = await readWith(
       other,
       [...PROCESS_NAMING_PROVIDERS, PROVIDERS.tcpip],
-      (e) => {
-        if (e.provider !== PROVIDERS.tcpip) table.addEvent(e);
-        else {
-          const h = tcpipHint(e);
-          if (h) analyzer.addHint(h);
-        }
-      },
+      (e) => nameEvent(e, table, hints, counts),
       () => !options.onProgress || options.onProgress(progress.done, progress.size) !== false,
     );
     diagnostics.push(...more);
     if (options.onProgress && options.onProgress(progress.done, progress.size) === false) throw new ScanCancelled();
   }
+  for (const h of hints) analyzer.addHint(h);
   const result: ImdsResult = analyzer.finish();
   if (list) table.addTasklist(list.rows, list.source);
+  // A wrapped circular file misses packets from before it is complete: requests from then may be partial.
+  const completeFrom = summary!.capture.wrapped ? summary!.capture.completeFrom : 0n;
+  for (const r of result.requests) if (r.time < completeFrom) r.flags = [...r.flags, 'before-coverage'].sort() as ImdsRequest['flags'];
 
   const identities = new Map<string, ProcessIdentity>();
   const requests = result.requests.map((r): ScanRequest => {
@@ -201,7 +215,9 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       class: r.class,
       method: r.method,
       path: r.path,
+      pathCut: r.pathCut,
       status: r.status,
+      reason: r.reason,
       endpoint: r.endpoint,
       clientPort: r.clientPort,
       userAgent: r.userAgent,
@@ -210,19 +226,31 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       connection: r.connection,
     };
   });
+  const names = {
+    source: list ? list.source : 'trace',
+    path: list?.path,
+    rows: list?.rows.length,
+    // Names are only looked at when there is something to name.
+    traceProcesses: packets > 0 ? table.tracedPids().length : 0,
+  };
+  const capture = assessCapture({
+    header: summary!.header,
+    native: summary!.capture,
+    imds: result.stats,
+    requests: requests.length,
+    requestsWithoutPid: requests.filter((r) => r.pid === null).length,
+    processEvents: counts.processEvents,
+    tcpipEvents: counts.tcpipEvents,
+    names,
+  });
   return {
     file,
     packets,
     connections: result.connections,
     requests,
     processes: perProcess(requests, identities),
-    names: {
-      source: list ? list.source : 'trace',
-      path: list?.path,
-      rows: list?.rows.length,
-      // Names are only looked at when there is something to name.
-      traceProcesses: packets > 0 ? table.tracedPids().length : 0,
-    },
+    names,
+    capture,
     diagnostics,
     warnings: result.warnings,
   };
@@ -271,8 +299,10 @@ export function perProcess(requests: ScanRequest[], identities: ReadonlyMap<stri
     }
     const p = x.p;
     p[r.class]++;
-    if (r.path !== null) x.paths.add(r.path);
-    if (r.class === 'v1' && r.path !== null) x.v1Paths.add(r.path);
+    // A path the capture cut off shows as its start and an ellipsis.
+    const path = r.path === null ? null : r.pathCut ? `${r.path}…` : r.path;
+    if (path !== null) x.paths.add(path);
+    if (r.class === 'v1' && path !== null) x.v1Paths.add(path);
     const st = r.status === null ? 'none' : String(r.status);
     p.statuses[st] = (p.statuses[st] ?? 0) + 1;
     p.attribution[r.attribution] = (p.attribution[r.attribution] ?? 0) + 1;

@@ -10,6 +10,7 @@ import { csvLine } from './csv.js';
 import { Spool, writeOut } from './spool.js';
 import { fitColumns, layoutFormatter, layoutRule, type ColumnSpec } from './table.js';
 import { displayWidth, escapeForTerminal } from './text.js';
+import { couldNotShowLine, CouldNotShowSummary } from '../capture/quality.js';
 
 export interface ScanFormat {
   json: boolean;
@@ -42,6 +43,9 @@ export class ScanOutput {
   /** Callers shown, and how many of them have no command line in their trace. */
   private callers = 0;
   private callersWithoutCommandLine = 0;
+  /** What the captures could not show: the one file's line, or lines shared by several. */
+  private readonly missing = new CouldNotShowSummary();
+  private oneFileMissing: string | null = null;
 
   constructor(
     private readonly form: ScanFormat,
@@ -57,6 +61,8 @@ export class ScanOutput {
     const s = summarize([f]);
     for (const k of ['files', 'filesWithErrors', 'v1', 'v2', 'token', 'unknown', 'processesUsingV1'] as const) this.summary[k] += s[k];
     const { json, csv, requests } = this.form;
+    this.missing.add(f.capture);
+    if (!this.multi && f.capture) this.oneFileMissing = couldNotShowLine(f.capture);
     if (json) {
       this.fileEntries.push({
         file: f.file,
@@ -65,6 +71,7 @@ export class ScanOutput {
         connections: f.connections,
         requests: f.requests.length,
         names: f.names,
+        capture: f.capture ?? null,
         diagnostics: f.diagnostics,
         warnings: f.warnings.map((w) => w.message),
       });
@@ -110,6 +117,7 @@ export class ScanOutput {
     } else if (requests) {
       if (this.requests.count === 0) await writeOut('No IMDS requests found.\n');
       else await this.table(this.requests, requestColumns(this.multi));
+      await this.writeMissing(true);
     } else {
       if (this.processes.count === 0) await writeOut('No IMDS requests found.\n');
       else await this.table(this.processes, processColumns(this.multi));
@@ -124,7 +132,14 @@ export class ScanOutput {
         );
       }
       await writeOut(lines.join('\n') + '\n');
+      await this.writeMissing(false);
     }
+  }
+
+  /** Under the table: what the capture(s) could not show, and the command that would have. */
+  private async writeMissing(blankLine: boolean): Promise<void> {
+    const lines = this.multi ? this.missing.lines() : this.oneFileMissing ? [this.oneFileMissing] : [];
+    if (lines.length > 0) await writeOut((blankLine ? '\n' : '') + lines.join('\n') + '\n');
   }
 
   close(): void {
@@ -345,6 +360,7 @@ function requestColumns(multi: boolean): ColumnSpec[] {
     { head: 'Status', drop: 3 },
     { head: 'PID from', drop: 6 },
     { head: 'Flags', drop: 4, min: 6, comfortable: 16 },
+    { head: 'Why unknown', drop: 8, min: 12, comfortable: 24 },
     { head: 'Command line', drop: 7, min: 16, comfortable: 40 },
   ];
 }
@@ -357,10 +373,11 @@ function requestCells(r: ScanRequest, multi: boolean): string[] {
     escapeForTerminal(r.image ?? '(unknown)'),
     r.class,
     escapeForTerminal(r.method ?? '?'),
-    escapeForTerminal(r.path ?? '?'),
+    r.path === null ? '?' : escapeForTerminal(r.pathCut ? `${r.path}…` : r.path),
     r.status === null ? '-' : String(r.status),
     r.attribution,
     r.flags.join(',') || '-',
+    r.reason ?? '-',
     r.commandLine === null ? '-' : escapeForTerminal(r.commandLine),
   ];
 }
@@ -401,11 +418,13 @@ function detailView(p: ScanProcess, requests: ScanRequest[], multi: boolean): st
   }
   if (p.parentsEnd) lines.push(`    (${END_TEXT[p.parentsEnd.reason](p.parentsEnd.pid)})`);
   lines.push(`  Requests (${requests.length})`);
-  const cols = requestColumns(false).filter((c) => c.head !== 'Command line' && c.head !== 'PID' && c.head !== 'Image');
   // The request table's columns without PID, Image and Command line, which the view gives above.
+  const all = requestColumns(false);
+  const kept = all.flatMap((c, i) => (c.head === 'Command line' || c.head === 'PID' || c.head === 'Image' ? [] : [i]));
+  const cols = kept.map((i) => all[i]!);
   const rows = requests.map((r) => {
     const c = requestCells(r, false);
-    return [c[0]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!];
+    return kept.map((i) => c[i]!);
   });
   const widths = cols.map((c, i) => Math.max(displayWidth(c.head), ...rows.map((r) => displayWidth(r[i]!))));
   const fmt = (cells: string[]) => '    ' + layoutFormatter(cols, { shown: cols.map((_, i) => i), widths })(cells);
@@ -430,8 +449,8 @@ function processCsvCells(p: ScanProcess): unknown[] {
   ];
 }
 
-const REQUEST_CSV_HEAD = ['file', 'time', 'pid', 'tid', 'attribution', 'image', 'class', 'method', 'path', 'status', 'endpoint', 'clientPort', 'userAgent', 'flags', 'processKey', 'commandLine'];
+const REQUEST_CSV_HEAD = ['file', 'time', 'pid', 'tid', 'attribution', 'image', 'class', 'method', 'path', 'status', 'endpoint', 'clientPort', 'userAgent', 'flags', 'pathCut', 'reason', 'processKey', 'commandLine'];
 
 function requestCsvCells(r: ScanRequest): unknown[] {
-  return [r.file, r.time, r.pid, r.tid, r.attribution, r.image, r.class, r.method, r.path, r.status, r.endpoint, r.clientPort, r.userAgent, r.flags, r.processKey, r.commandLine];
+  return [r.file, r.time, r.pid, r.tid, r.attribution, r.image, r.class, r.method, r.path, r.status, r.endpoint, r.clientPort, r.userAgent, r.flags, r.pathCut, r.reason, r.processKey, r.commandLine];
 }

@@ -96,6 +96,7 @@ export function scanCommand(y: Argv): Argv {
               }
               for (const d of r.diagnostics) process.stderr.write(`etl-imds: ${d.severity}: ${d.message}\n`);
               if (!args.quiet) for (const w of r.warnings.slice(0, 10)) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${w.message}\n`);
+              if (!args.quiet) for (const n of r.capture?.notes ?? []) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${n.text}\n`);
               if (r.diagnostics.length > 0) worst = Math.max(worst, args.strict ? EXIT.input : EXIT.partial);
             } else if (o.error.kind === 'cancelled') {
               interrupted = true;

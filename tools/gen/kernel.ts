@@ -78,7 +78,7 @@ export async function writeKernelEtl(path: string, opts: KernelTraceOptions): Pr
     side.rest();
     const s = w.close(end);
     return {
-      path, buffers: s.buffers, compressedBuffers: s.compressedBuffers, records: s.records, packets: 0, packetEvents: 0,
+      path, buffers: s.buffers, buffersWritten: s.buffersWritten, compressedBuffers: s.compressedBuffers, records: s.records, packets: 0, packetEvents: 0,
       sideEvents: side.count, bytes: s.bytes, startTime: start, endTime: s.endTime,
     };
   } catch (e) {

@@ -89,6 +89,8 @@ export interface CommonTraceOptions {
   processes?: GenProcess[];
   tcpipEvents?: GenTcpipEvent[];
   logFileName?: string;
+  /** The session's file size limit in MB, which the relogged file keeps (netsh maxsize, pktmon --file-size); default 512. */
+  maximumFileSizeMB?: number;
   /** PID/TID of the tool that wrote the trace (netsh.exe / pktmon.exe). */
   writerPid?: number;
   writerTid?: number;
@@ -97,7 +99,10 @@ export interface CommonTraceOptions {
 
 export interface TraceSummary {
   path: string;
+  /** In the file, header buffer included. */
   buffers: number;
+  /** Flushed by the session: more than `buffers` when a circular file wrapped. */
+  buffersWritten: number;
   compressedBuffers: number;
   records: number;
   packets: number;

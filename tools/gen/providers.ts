@@ -22,6 +22,7 @@ export const NdisKeyword = {
   WirelessWAN: 0x200n,
   Native80211: 0x10000n,
   VMSwitch: 0x1000000n,
+  PacketTruncated: 0x2000000n,
   PacketStart: 0x40000000n,
   PacketEnd: 0x80000000n,
   SendPath: 0x100000000n,
@@ -33,6 +34,7 @@ export const NdisKeyword = {
 
 const NDIS_KEYWORD_NAMES: [bigint, string][] = [
   [NdisKeyword.WirelessWAN, 'WirelessWAN'], [NdisKeyword.Native80211, 'Native802.11'], [NdisKeyword.VMSwitch, 'VMSwitch'],
+  [NdisKeyword.PacketTruncated, 'PacketTruncated'],
   [NdisKeyword.PacketStart, 'PacketStart'], [NdisKeyword.PacketEnd, 'PacketEnd'],
   [NdisKeyword.SendPath, 'ut:SendPath'], [NdisKeyword.ReceivePath, 'ut:ReceivePath'],
   [NdisKeyword.PiiPresent, 'ut:PiiPresent'], [NdisKeyword.Packet, 'ut:Packet'],
