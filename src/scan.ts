@@ -18,6 +18,8 @@ import {
   type ProcessList,
   type ProcessName,
 } from './processes/index.js';
+import { identityOf, unattributedIdentity, type ProcessIdentity } from './processes/identity.js';
+import { checkWith, readWith } from './scan-with.js';
 import { fileTimeToIso } from './time.js';
 import { assessCapture, type CaptureQuality } from './capture/quality.js';
 
@@ -29,6 +31,12 @@ export interface ScanOptions {
   /** Do not look for the cabinet beside the trace. */
   noAutoCab?: boolean;
   backend?: Backend;
+  /**
+   * Other traces of the same machine and time (a kernel logger or WPR trace beside the capture):
+   * their process and TCPIP events join the capture's packets. A trace of another machine, boot or
+   * time is refused with a TraceMismatchError.
+   */
+  with?: string[];
   /** Called as the file is read; return false to cancel. */
   onProgress?: (bytesDone: number, fileSize: number) => boolean | void;
 }
@@ -38,6 +46,10 @@ export interface ScanRequest {
   time: string;
   fileTime: bigint;
   pid: number | null;
+  /** The process instance that made it: the `key` of its entry in the file's processes. */
+  processKey: string;
+  /** That process's command line, when the trace has it (the rest of who it is: its process entry). */
+  commandLine: string | null;
   tid: number | null;
   attribution: ImdsRequest['attribution'];
   image: string | null;
@@ -60,7 +72,8 @@ export interface ScanRequest {
   connection: number;
 }
 
-export interface ScanProcess {
+/** One process instance (a PID and a start time) that called IMDS, with who it is and what it did. */
+export interface ScanProcess extends ProcessIdentity {
   file: string;
   pid: number | null;
   image: string | null;
@@ -128,12 +141,15 @@ async function nameList(file: string, options: ScanOptions): Promise<ProcessList
 export async function scanFile(file: string, options: ScanOptions = {}): Promise<FileScan> {
   const table = new ProcessTable(file);
   const hints: TcpipHint[] = [];
-  // Process names first: a bad --processes/--cab is the user's to fix before anything is read.
+  // Process names and joined traces first: a bad --processes, --cab or --with is the user's to fix
+  // before anything is read.
   const list = await nameList(file, options);
+  checkWith(file, options.with ?? []);
   // One pass: IMDS packets and the events that name their processes.
   const scan = native().scanPackets(file, { backend: options.backend, collect: PROCESS_NAMING_PROVIDERS, collectImdsOnly: [PROVIDERS.tcpip] });
   const analyzer = new ImdsAnalyzer({ file });
   const diagnostics: Diagnostic[] = [];
+  let progress = { done: 0, size: 0 };
   const counts: SideCounts = { processEvents: 0, tcpipEvents: 0 };
   let packets = 0;
   let summary: NativeScanSummary | undefined;
@@ -149,6 +165,7 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       for (const p of b.packets) analyzer.push(p);
       for (const e of b.events) nameEvent(e, table, hints, counts);
       packets += b.packets.length;
+      progress = { done: b.bytesDone, size: b.fileSize };
       if (options.onProgress && options.onProgress(b.bytesDone, b.fileSize) === false) throw new ScanCancelled();
       if (b.done) break;
     }
@@ -158,6 +175,16 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
     if (ahead) await ahead.catch(() => undefined);
     scan.close();
   }
+  for (const other of options.with ?? []) {
+    const more = await readWith(
+      other,
+      [...PROCESS_NAMING_PROVIDERS, PROVIDERS.tcpip],
+      (e) => nameEvent(e, table, hints, counts),
+      () => !options.onProgress || options.onProgress(progress.done, progress.size) !== false,
+    );
+    diagnostics.push(...more);
+    if (options.onProgress && options.onProgress(progress.done, progress.size) === false) throw new ScanCancelled();
+  }
   for (const h of hints) analyzer.addHint(h);
   const result: ImdsResult = analyzer.finish();
   if (list) table.addTasklist(list.rows, list.source);
@@ -165,13 +192,20 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
   const completeFrom = summary!.capture.wrapped ? summary!.capture.completeFrom : 0n;
   for (const r of result.requests) if (r.time < completeFrom) r.flags = [...r.flags, 'before-coverage'].sort() as ImdsRequest['flags'];
 
+  const identities = new Map<string, ProcessIdentity>();
   const requests = result.requests.map((r): ScanRequest => {
     const name = r.pid !== null ? table.nameFor(r.pid, r.time) : undefined;
+    const key = r.pid === null ? '?' : name?.key ?? String(r.pid);
+    // Who the process is, worked out once per instance.
+    let identity = identities.get(key);
+    if (!identity) identities.set(key, (identity = r.pid === null ? unattributedIdentity() : identityOf(table, r.pid, name)));
     return {
       file,
       time: fileTimeToIso(r.time),
       fileTime: r.time,
       pid: r.pid,
+      processKey: key,
+      commandLine: identity.commandLine,
       tid: r.tid,
       attribution: r.attribution,
       image: name?.image ?? null,
@@ -214,7 +248,7 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
     packets,
     connections: result.connections,
     requests,
-    processes: perProcess(requests),
+    processes: perProcess(requests, identities),
     names,
     capture,
     diagnostics,
@@ -222,12 +256,18 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
   };
 }
 
-export function perProcess(requests: ScanRequest[]): ScanProcess[] {
+/**
+ * Requests grouped by the process instance that made them (`processKey`), worst first: IMDSv1
+ * callers, then by volume. `identities` gives who each instance is (by key); without it, only
+ * what the requests themselves say is known.
+ */
+export function perProcess(requests: ScanRequest[], identities: ReadonlyMap<string, ProcessIdentity> = new Map()): ScanProcess[] {
   const by = new Map<string, { p: ScanProcess; first: bigint; last: bigint; paths: Set<string>; v1Paths: Set<string>; ua: Set<string> }>();
   for (const r of requests) {
-    const key = `${r.file}\0${r.pid ?? '-'}\0${r.image ?? ''}`;
+    const key = `${r.file}\0${r.processKey}`;
     let x = by.get(key);
     if (!x) {
+      const identity = identities.get(r.processKey) ?? { ...unattributedIdentity(), key: r.processKey };
       x = {
         p: {
           file: r.file,
@@ -236,6 +276,7 @@ export function perProcess(requests: ScanRequest[]): ScanProcess[] {
           services: r.services,
           nameSource: r.nameSource,
           nameConfidence: r.nameConfidence,
+          ...identity,
           v1: 0,
           v2: 0,
           token: 0,
@@ -276,8 +317,14 @@ export function perProcess(requests: ScanRequest[]): ScanProcess[] {
     }
   }
   const out = [...by.values()].map((x) => ({ ...x.p, paths: [...x.paths].sort(), v1Paths: [...x.v1Paths].sort(), userAgents: [...x.ua].sort() }));
-  // Worst first: v1 callers, then by volume.
-  return out.sort((a, b) => b.v1 - a.v1 || b.v1 + b.v2 + b.token + b.unknown - (a.v1 + a.v2 + a.token + a.unknown) || (a.pid ?? -1) - (b.pid ?? -1));
+  // Worst first: v1 callers, then by volume; a PID's instances oldest first.
+  return out.sort(
+    (a, b) =>
+      b.v1 - a.v1 ||
+      b.v1 + b.v2 + b.token + b.unknown - (a.v1 + a.v2 + a.token + a.unknown) ||
+      (a.pid ?? -1) - (b.pid ?? -1) ||
+      (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0),
+  );
 }
 
 export interface ScanSummary {

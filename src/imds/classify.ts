@@ -1,4 +1,4 @@
-// Per-request IMDS verdict from a parsed request head (ecosystem.md §A3, §A6).
+// Per-request IMDS verdict from a parsed request head (docs/imds.md, How IMDS tells v1 from v2, and Classes).
 // IMDS itself decides v1 vs v2 by header presence, so do we; Host is not used
 // to decide anything (IMDS is also reachable by DNS name).
 
@@ -22,11 +22,14 @@ export interface Classification {
   flags: ImdsFlag[];
 }
 
-/** Printable, bounded text for output (header values may hold anything). */
-function clean(s: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const t = s.replace(/[\x00-\x1f\x7f]/g, '?');
-  return t.length > max ? `${t.slice(0, max)}…` : t;
+/**
+ * Bounded text for output. Header values and paths may hold any byte; they are kept as they were
+ * sent (one character per byte), so JSON gives them back exactly, and the table escapes what a
+ * terminal would act on (src/cli/text.ts). Beyond `max` characters the text is cut and ends in …,
+ * a character no byte decodes to here, so a cut value cannot be mistaken for a whole one.
+ */
+function bounded(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
 /**
@@ -50,7 +53,7 @@ export function redactTarget(target: string): { path: string; absolute: boolean 
     });
     path = `${path.slice(0, q)}?${query.join('&')}`;
   }
-  return { path: clean(path, MAX_PATH), absolute };
+  return { path: bounded(path, MAX_PATH), absolute };
 }
 
 function pathOnly(path: string): string {
@@ -63,7 +66,7 @@ export function classifyRequest(head: RequestHead): Classification {
   const { path, absolute } = redactTarget(head.target);
   if (absolute) flags.push('absolute-uri');
   const h = head.headers;
-  const method = clean(head.method, 32);
+  const method = bounded(head.method, 32);
   const host = headerValue(h, 'host');
   const ua = headerValue(h, 'user-agent');
   const ttlRaw = headerValue(h, TTL_HEADER);
@@ -103,8 +106,8 @@ export function classifyRequest(head: RequestHead): Classification {
     class: cls,
     method,
     path,
-    host: host === undefined ? null : clean(host, MAX_TEXT),
-    userAgent: ua === undefined ? null : clean(ua, MAX_TEXT),
+    host: host === undefined ? null : bounded(host, MAX_TEXT),
+    userAgent: ua === undefined ? null : bounded(ua, MAX_TEXT),
     ttl,
     flags,
   };
@@ -184,11 +187,11 @@ export function classifyPartial(head: Uint8Array): PartialClassification | null 
   }
   return {
     class: cls,
-    method: clean(method, 32),
+    method: bounded(method, 32),
     path,
     pathCut,
-    host: host === undefined ? null : clean(host, MAX_TEXT),
-    userAgent: ua === undefined ? null : ua.cut ? `${clean(ua.value, MAX_TEXT)}…` : clean(ua.value, MAX_TEXT),
+    host: host === undefined ? null : bounded(host, MAX_TEXT),
+    userAgent: ua === undefined ? null : ua.cut && ua.value.length <= MAX_TEXT ? `${ua.value}…` : bounded(ua.value, MAX_TEXT),
     ttl,
     flags,
   };

@@ -34,7 +34,7 @@ export async function openRelogged(path: string, packets: PacketSource, opts: Co
     ...form,
     osVersion: [10, 0], osBuild: opts.osBuild ?? 20348,
     numberOfProcessors: opts.numberOfProcessors ?? 4, cpuSpeedMHz: 2500, timerResolution: 156250,
-    startTime: start, bootTime: start - 86_400n * FILETIME_SECOND, perfFreq: 10_000_000n, timeZone: UTC_TIME_ZONE,
+    startTime: start, bootTime: opts.bootTime ?? start - 86_400n * FILETIME_SECOND, perfFreq: 10_000_000n, timeZone: UTC_TIME_ZONE,
     ...form,
     loggerName: form.loggerName ?? 'Relogger', maximumFileSizeMB: form.maximumFileSizeMB ?? opts.maximumFileSizeMB ?? 512,
   });
