@@ -6,6 +6,7 @@
     'etl_core_sources': [
       'native/etl/guid.cc',
       'native/etl/diagnostics.cc',
+      'native/etl/filetime.cc',
       'native/etl/xpress.cc',
       'native/etl/lznt1.cc',
       'native/etl/buffer.cc',

@@ -1,21 +1,16 @@
 // FILETIME (100 ns ticks since 1601-01-01 UTC) helpers, in bigint: a double
 // would lose the last digits of a FILETIME.
+import { native } from './native/binding.js';
 
 const EPOCH_DIFF = 116444736000000000n; // 1601 → 1970 in 100 ns ticks
 
-/** ISO 8601 with 7 fractional digits, UTC: 2021-06-03T13:49:55.4540046Z */
+/**
+ * ISO 8601 with 7 fractional digits, UTC: 2021-06-03T13:49:55.4540046Z. The addon's formatter
+ * (native/etl/filetime.h), the same one that writes FILETIME event properties, so the two never
+ * disagree; years past 9999 take five digits, a negative value is written as its number.
+ */
 export function fileTimeToIso(ft: bigint): string {
-  const ticksSinceUnix = ft - EPOCH_DIFF;
-  let ms = ticksSinceUnix / 10000n;
-  let frac = ticksSinceUnix % 10000000n;
-  if (frac < 0n) {
-    frac += 10000000n;
-  }
-  if (ticksSinceUnix < 0n && ticksSinceUnix % 10000n !== 0n) ms -= 1n;
-  const d = new Date(Number(ms));
-  if (Number.isNaN(d.getTime())) return `FILETIME(${ft})`;
-  const base = d.toISOString().slice(0, 19);
-  return `${base}.${frac.toString().padStart(7, '0')}Z`;
+  return native().fileTimeIso(ft);
 }
 
 export function fileTimeToDate(ft: bigint): Date {

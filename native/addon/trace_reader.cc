@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 #include "convert_js.h"
+#include "etl/filetime.h"
 #include "etl/providers.h"
 #include "etl/reader.h"
 #include "etl/schema.h"
@@ -35,23 +36,6 @@ struct OwnedEvent {
   const etl::Schema* schema = nullptr;  // owned by the reader's registry (stable)
 };
 
-std::string fileTimeIso(int64_t ft) {
-  // FILETIME → "YYYY-MM-DDTHH:MM:SS.fffffffZ" (civil-from-days, proleptic Gregorian).
-  if (ft < 0) return std::to_string(ft);
-  int64_t secs = ft / 10000000, frac = ft % 10000000;
-  int64_t days = secs / 86400, rem = secs % 86400;
-  int64_t z = days - 134774 + 719468;  // days since 1970-01-01, shifted to 0000-03-01
-  int64_t era = z / 146097, doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) y++;
-  char b[40];
-  std::snprintf(b, sizeof b, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%07lldZ", (long long)y, (long long)m, (long long)d,
-                (long long)(rem / 3600), (long long)(rem / 60 % 60), (long long)(rem % 60), (long long)frac);
-  return b;
-}
-
 Napi::Value valueToJs(Napi::Env env, const etl::Value& v);
 
 Napi::Object propsToJs(Napi::Env env, const std::vector<etl::DecodedProperty>& props) {
@@ -79,7 +63,7 @@ Napi::Value valueToJs(Napi::Env env, const etl::Value& v) {
       // A value with an unpaired surrogate is not UTF-8: hand JavaScript its UTF-16 units as they are.
       return etl::hasUnpairedSurrogate(v.str) ? Napi::String::New(env, etl::wtf8ToUtf16(v.str)) : Napi::String::New(env, v.str);
     case K::Guid: return Napi::String::New(env, v.guid.toString());
-    case K::FileTime: return Napi::String::New(env, fileTimeIso(v.i));
+    case K::FileTime: return Napi::String::New(env, etl::fileTimeIso(v.i));
     case K::Sid: return Napi::String::New(env, v.str);
     case K::Binary: return Napi::Buffer<uint8_t>::Copy(env, v.bytes, v.bytesLen);
     case K::Array: {
@@ -396,9 +380,20 @@ Napi::Value Summarize(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// fileTimeIso(ft: bigint): the project's one FILETIME formatter, for TypeScript (src/time.ts).
+Napi::Value FileTimeIso(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBigInt()) throw Napi::TypeError::New(env, "fileTimeIso(ft): ft must be a bigint");
+  bool lossless = false;
+  int64_t ft = info[0].As<Napi::BigInt>().Int64Value(&lossless);
+  if (!lossless) throw Napi::RangeError::New(env, "fileTimeIso(ft): ft does not fit in 64 bits");
+  return Napi::String::New(env, etl::fileTimeIso(ft));
+}
+
 }  // namespace
 
 void InitTraceReader(Napi::Env env, Napi::Object exports) {
+  exports.Set("fileTimeIso", Napi::Function::New(env, FileTimeIso, "fileTimeIso"));
   exports.Set("TraceReader", TraceReader::Define(env));
   exports.Set("summarize", Napi::Function::New(env, Summarize, "summarize"));
   exports.Set("tdhAvailable", etl::tdhBackendAvailable());

@@ -153,6 +153,8 @@ export interface NativeBinding {
   scanPackets(input: string, options?: NativeScanOptions): NativePacketScan;
   /** A SOCKADDR property value (TCPIP LocalAddress, RemoteAddress), decoded; null when it is neither kind. */
   socketAddress(bytes: Uint8Array): NativeSocketAddress | null;
+  /** A FILETIME as ISO 8601 with 7 fractional digits (the one formatter; native/etl/filetime.h). */
+  fileTimeIso(ft: bigint): string;
   /** NATIVE_CODES as the addon has them. */
   codes: string[];
   constants: NativeConstants;
@@ -163,7 +165,7 @@ export interface NativeBinding {
 type Exactly<T, L extends readonly (keyof T)[]> = [Exclude<keyof T, L[number]>] extends [never] ? L : never;
 const exactly = <T>() => <const L extends readonly (keyof T)[]>(list: Exactly<T, L>): L => list;
 export const NATIVE_EXPORTS = exactly<NativeBinding>()([
-  'backend', 'tdhAvailable', 'TraceReader', 'summarize', 'convert', 'PacketScan', 'scanPackets', 'socketAddress', 'codes', 'constants',
+  'backend', 'tdhAvailable', 'TraceReader', 'summarize', 'convert', 'PacketScan', 'scanPackets', 'socketAddress', 'fileTimeIso', 'codes', 'constants',
 ]);
 export const TRACE_READER_METHODS = exactly<NativeTraceReader>()(['header', 'readBatch', 'stats', 'close']);
 export const PACKET_SCAN_METHODS = exactly<NativePacketScan>()(['next', 'summary', 'close']);
