@@ -1,4 +1,4 @@
-// Scan inputs: files, directories (searched for *.etl, recursively) and globs
+// Inputs: files, directories (searched recursively: *.etl for scan, NDJSON for report) and globs
 // (*, ?, ** — expanded here so they work the same in every shell, cmd.exe included).
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -52,7 +52,10 @@ export interface ExpandedInputs {
   missing: string[];
 }
 
-export function expandInputs(inputs: string[]): ExpandedInputs {
+const isEtl = (p: string) => p.toLowerCase().endsWith('.etl');
+
+/** Files, directories (searched for the files `inDirectory` accepts, .etl by default) and globs. */
+export function expandInputs(inputs: string[], inDirectory: (file: string) => boolean = isEtl): ExpandedInputs {
   const files: string[] = [];
   const missing: string[] = [];
   for (const input of inputs) {
@@ -76,7 +79,7 @@ export function expandInputs(inputs: string[]): ExpandedInputs {
     }
     if (st.isDirectory()) {
       const found: string[] = [];
-      walk(input, found, (p) => p.toLowerCase().endsWith('.etl'));
+      walk(input, found, inDirectory);
       if (found.length === 0) missing.push(input);
       files.push(...found);
     } else files.push(input);
