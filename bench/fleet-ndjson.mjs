@@ -116,8 +116,11 @@ export function instanceLines(n, rng) {
   return { instanceId, day, lines };
 }
 
-/** Writes `count` instances' NDJSON under dir/dt=YYYY-MM-DD/; returns the files and the lines' total size. */
-export function writeFleet(dir, count, seed = 1) {
+/**
+ * Writes `count` instances' NDJSON under dir/dt=YYYY-MM-DD/; returns the files and the lines' total
+ * size. `requests: false` leaves out the request lines (report reads nothing from them).
+ */
+export function writeFleet(dir, count, seed = 1, { requests = true } = {}) {
   const rng = new Rng(seed);
   const files = [];
   let bytes = 0;
@@ -127,7 +130,7 @@ export function writeFleet(dir, count, seed = 1) {
     const sub = path.join(dir, `dt=${dt}`);
     if (n < 7) mkdirSync(sub, { recursive: true });
     const file = path.join(sub, `${instanceId}-${dt.replace(/-/g, '')}T120000Z.ndjson`);
-    const text = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+    const text = lines.filter((l) => requests || l.type !== 'request').map((l) => JSON.stringify(l)).join('\n') + '\n';
     writeFileSync(file, text);
     bytes += text.length;
     files.push(file);

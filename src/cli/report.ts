@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { FleetReport, ReportInputError, type ReportRow, type ReportSummary, type SkippedLine } from '../fleet/report.js';
 import { CliError, EXIT } from './exit.js';
-import { expandInputs } from './inputs.js';
+import { eachInputFile } from './inputs.js';
 import { writeOut } from './spool.js';
 import { table } from './table.js';
 
@@ -37,9 +37,6 @@ export function reportCommand(y: Argv): Argv {
         .option('strict', { type: 'boolean', default: false, describe: 'a line that is not etl-imds NDJSON is an error (exit 2) instead of skipped (exit 4)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no notes on stderr' }) as unknown as Argv<ReportArgs>,
     async (args) => {
-      const { files, missing } = expandInputs(args.inputs, isNdjsonFile);
-      for (const m of missing) process.stderr.write(`etl-imds: warning: ${m}: no NDJSON files found\n`);
-      if (files.length === 0) throw new CliError('no input files', EXIT.input);
       let shown = 0;
       let firstSkip: SkippedLine | undefined;
       const report = new FleetReport((s) => {
@@ -49,7 +46,9 @@ export function reportCommand(y: Argv): Argv {
       });
       let rows: ReportRow[];
       try {
-        for (const f of files) {
+        // Files are read as the folders are walked: a fleet's prefix is never listed in memory.
+        const noNdjson = (m: string) => process.stderr.write(`etl-imds: warning: ${m}: no NDJSON files found\n`);
+        for (const f of eachInputFile(args.inputs, isNdjsonFile, noNdjson)) {
           try {
             report.addFile(f);
           } catch (e) {
@@ -58,6 +57,7 @@ export function reportCommand(y: Argv): Argv {
             throw new CliError(`${f}: ${(e as Error).message}`, EXIT.input);
           }
         }
+        if (report.summary.files === 0) throw new CliError('no input files', EXIT.input);
         rows = report.rows();
       } finally {
         report.close();

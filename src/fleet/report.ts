@@ -63,7 +63,7 @@ const REQUEST_LINE = '{"type":"request"';
 /** Bytes of (row, instance) pairs kept in memory before a sorted run goes to a temporary file. */
 function defaultPairBytes(): number {
   const v = Number(process.env.ETL_IMDS_REPORT_PAIR_BYTES);
-  return Number.isFinite(v) && v > 0 ? v : 32 * 1024 * 1024;
+  return Number.isFinite(v) && v > 0 ? v : 8 * 1024 * 1024;
 }
 
 /** Distinct strings, counted without keeping them all in memory: sorted runs merged at the end. */
@@ -71,6 +71,7 @@ export class DistinctStrings {
   private set = new Set<string>();
   private bytes = 0;
   private readonly runs: Spool[] = [];
+  private spills = 0;
 
   constructor(private readonly limitBytes = defaultPairBytes()) {}
 
@@ -82,9 +83,9 @@ export class DistinctStrings {
     if (this.bytes > this.limitBytes) this.spill();
   }
 
-  /** Sorted runs written so far (for tests and the bench). */
+  /** Sorted runs written so far (for tests). */
   get spilled(): number {
-    return this.runs.length;
+    return this.spills;
   }
 
   /** Every distinct string once (sorted when any run was written). */
@@ -94,18 +95,7 @@ export class DistinctStrings {
       return;
     }
     if (this.set.size) this.spill();
-    const heads = this.runs.map((r) => r.lines());
-    const current: (string | undefined)[] = heads.map((h) => next(h));
-    let last: string | undefined;
-    for (;;) {
-      let min = -1;
-      for (let i = 0; i < current.length; i++) if (current[i] !== undefined && (min < 0 || current[i]! < current[min]!)) min = i;
-      if (min < 0) return;
-      const v = current[min]!;
-      current[min] = next(heads[min]!);
-      if (v !== last) yield v;
-      last = v;
-    }
+    yield* this.merged();
   }
 
   close(): void {
@@ -118,10 +108,50 @@ export class DistinctStrings {
     const sorted = [...this.set].sort();
     this.set.clear();
     this.bytes = 0;
-    const run = new Spool(0);
-    for (let i = 0; i < sorted.length; i += 4096) run.write(sorted.slice(i, i + 4096).join('\n') + '\n');
-    this.runs.push(run);
+    this.spills++;
+    this.runs.push(written(sorted));
+    // Few runs open at once (each is a temporary file): past MAX_RUNS they are merged into one.
+    if (this.runs.length >= MAX_RUNS) {
+      const merged = written(this.merged());
+      for (const r of this.runs) r.close();
+      this.runs.length = 0;
+      this.runs.push(merged);
+    }
   }
+
+  /** The runs' strings in order, each once. */
+  private *merged(): Generator<string> {
+    // Small reads: the lines of every run's current piece are alive at once.
+    const heads = this.runs.map((r) => r.lines(64 * 1024));
+    const current: (string | undefined)[] = heads.map((h) => next(h));
+    let last: string | undefined;
+    for (;;) {
+      let min = -1;
+      for (let i = 0; i < current.length; i++) if (current[i] !== undefined && (min < 0 || current[i]! < current[min]!)) min = i;
+      if (min < 0) return;
+      const v = current[min]!;
+      current[min] = next(heads[min]!);
+      if (v !== last) yield v;
+      last = v;
+    }
+  }
+}
+
+const MAX_RUNS = 8;
+
+/** Sorted strings in a temporary file, one a line. */
+function written(sorted: Iterable<string>): Spool {
+  const run = new Spool(0);
+  let part: string[] = [];
+  for (const v of sorted) {
+    part.push(v);
+    if (part.length === 512) {
+      run.write(part.join('\n') + '\n');
+      part = [];
+    }
+  }
+  if (part.length) run.write(part.join('\n') + '\n');
+  return run;
 }
 
 function next(g: Generator<string>): string | undefined {
@@ -142,6 +172,8 @@ export class FleetReport {
   private readonly groups: ReportRow[] = [];
   private readonly pairs: DistinctStrings;
   private readonly buffer = Buffer.allocUnsafe(1 << 20);
+  /** Instance pairs of the summary already added for the file being read (usually one instance a file). */
+  private readonly seenInFile = new Set<string>();
 
   constructor(
     /** Called for each line that is skipped (not JSON, not an etl-imds line). */
@@ -154,6 +186,7 @@ export class FleetReport {
   /** Reads one NDJSON file, line by line, a megabyte at a time. */
   addFile(file: string): void {
     this.summary.files++;
+    this.seenInFile.clear();
     const fd = openSync(file, 'r');
     try {
       const decoder = new StringDecoder('utf8');
@@ -204,7 +237,7 @@ export class FleetReport {
     if (o.type === 'file') {
       this.summary.traces++;
       if (o.error) this.summary.tracesWithErrors++;
-      this.pairs.add(`A\t${instance}`);
+      this.addOnce(`A\t${instance}`);
       return;
     }
     if (o.type !== 'process') return this.skip(source, lineNo, `type ${JSON.stringify(o.type)} is not process, request or file`);
@@ -238,8 +271,15 @@ export class FleetReport {
     s.token += token;
     s.unknown += unknown;
     this.pairs.add(`${id}\t${instance}`);
-    this.pairs.add(`A\t${instance}`);
-    if (v1 > 0) this.pairs.add(`V\t${instance}`);
+    this.addOnce(`A\t${instance}`);
+    if (v1 > 0) this.addOnce(`V\t${instance}`);
+  }
+
+  private addOnce(pair: string): void {
+    if (this.seenInFile.has(pair)) return;
+    if (this.seenInFile.size > 64) this.seenInFile.clear();
+    this.seenInFile.add(pair);
+    this.pairs.add(pair);
   }
 
   /**

@@ -102,6 +102,10 @@ describe('etl-imds report', () => {
     expect(j.summary).toMatchObject({ files: 3, instances: 3, instancesWithV1: 3 });
     expect(j.rows).toHaveLength(1);
     expect(j.rows[0]).toMatchObject({ image: 'curl.exe', instances: 3, processes: 3, v1: 3 });
+    // A folder given twice, or a file inside a folder also given, is read once.
+    const again = JSON.parse(run(['report', dir, path.join(dir, 'a.ndjson'), dir, path.join(dir, 'cmd-1'), '--json']).stdout);
+    expect(again.summary.files).toBe(3);
+    expect(again.rows[0].processes).toBe(3);
   });
 
   it('an instance is its instanceId, else its host, else the NDJSON file it is in', () => {
