@@ -97,7 +97,7 @@ export function instanceLines(n, rng) {
       user: { sid: 'S-1-5-18', name: 'SYSTEM' }, sessionId: 0, startTime: iso(first - 5000), exitTime: null,
       parents: [], parentsEnd: { reason: 'not-in-trace', pid: 700 }, nameSource: 'trace', nameConfidence: 'high',
       v1, v2, token, unknown: 0, paths, v1Paths: [...new Set(reqs.filter((r) => r.cls === 'v1').map((r) => r.p))].sort(),
-      statuses, attribution: { packet: reqs.length }, userAgents: [], firstSeen: iso(reqs[0].t, n), lastSeen: iso(reqs.at(-1).t, n),
+      statuses, attributionCounts: { packet: reqs.length }, userAgents: [], firstSeen: iso(reqs[0].t, n), lastSeen: iso(reqs.at(-1).t, n),
     });
     for (const r of reqs) {
       requests.push({
@@ -138,15 +138,19 @@ export function writeFleet(dir, count, seed = 1, { requests = true } = {}) {
   return { files, bytes };
 }
 
+/** The lines `writeFleet` writes for `count` instances of `seed`, as objects. */
+export function* fleetLines(count, seed = 1) {
+  const rng = new Rng(seed);
+  for (let n = 0; n < count; n++) yield* instanceLines(n, rng).lines;
+}
+
 /** The fleet table for `count` instances of `seed`, the plain way: every line in memory. */
 export function expectedRows(count, seed = 1) {
-  const rng = new Rng(seed);
   const rows = new Map();
   const all = new Set();
   const withV1 = new Set();
-  for (let n = 0; n < count; n++) {
-    const { lines } = instanceLines(n, rng);
-    for (const l of lines) {
+  {
+    for (const l of fleetLines(count, seed)) {
       all.add(l.instanceId);
       if (l.type !== 'process') continue;
       const k = JSON.stringify([l.image, l.commandLine]);

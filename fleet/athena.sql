@@ -32,11 +32,12 @@ CREATE EXTERNAL TABLE IF NOT EXISTS etl_imds (
   paths array<string>,
   v1Paths array<string>,
   statuses map<string, bigint>,
-  attribution map<string, bigint>,
+  attributionCounts map<string, bigint>,
   userAgents array<string>,
   firstSeen string,
   lastSeen string,
   -- type = 'request': one request (pid, image, commandLine, services, nameSource and nameConfidence above)
+  attribution string,
   `time` string,
   processKey string,
   tid bigint,
