@@ -1,4 +1,4 @@
-// Bench traces, made with the project's own generator (dist/gen): mostly background traffic
+// Bench traces, made with the project's own generator (tools/gen, built to dist-tools): mostly background traffic
 // (TLS-sized TCP, DNS, plain HTTP to other port-80 servers) with the real-client IMDS captures of
 // fixtures/imds sprinkled in, so the expected IMDS result of every trace is known.
 import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const gen = await import(path.join(root, 'dist', 'gen', 'index.js'));
+const gen = await import(path.join(root, 'dist-tools', 'tools', 'gen', 'index.js'));
 const { backgroundTraffic, captureTcpipEvents, DEFAULT_START, FILETIME_SECOND, loadCapture, mergeByTime, placeCapture, placedTruth, Rng, writeNetshEtl, writePktmonEtl } = gen;
 
 const fixtureDir = path.join(root, 'fixtures', 'imds');

@@ -46,9 +46,15 @@ function ensureBuilt() {
   if (newestMtime(path.join(root, 'native'), '.cc') > statSync(addon).mtimeMs || newestMtime(path.join(root, 'native'), '.h') > statSync(addon).mtimeMs)
     log('bench: warning: native/ is newer than build/Release/etl_imds.node; figures are for the old build');
   const cli = path.join(root, 'dist', 'cli', 'main.js');
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!existsSync(cli) || newestMtime(path.join(root, 'src'), '.ts') > statSync(cli).mtimeMs) {
     log('bench: compiling TypeScript (dist/ is missing or older than src/)');
-    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  }
+  const gen = path.join(root, 'dist-tools', 'tools', 'gen', 'index.js');
+  if (!existsSync(gen) || newestMtime(path.join(root, 'tools'), '.ts') > statSync(gen).mtimeMs) {
+    log('bench: compiling the generator (dist-tools/ is missing or older than tools/)');
+    execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.tools.json')], { stdio: 'inherit' });
   }
 }
 
@@ -328,7 +334,7 @@ function results(m, R, { loadStart, loadEnd, netsh, pktmon, big }) {
   L.push(`- Load average (1/5/15 min) at start: ${loadStart}; at end: ${loadEnd}. The machine is shared; a load above ${m.nproc} means other work was competing for the CPUs.`);
   L.push(`- Date: ${new Date().toISOString()}`, '');
   L.push('## Method', '');
-  L.push(`- Traces made by the project's generator (bench/gen.mjs over src/gen): background traffic (TLS-sized TCP, DNS, plain HTTP to other port-80 servers) with the real-client IMDS captures of fixtures/imds (curl, AWS SDK for JavaScript v3, botocore, raw sockets; IPv4 and IPv6) sprinkled in, one exchange every 0.5 s of trace time, PIDs from packets, from the SYN only, or only from TCPIP events.`);
+  L.push(`- Traces made by the project's generator (bench/gen.mjs over tools/gen): background traffic (TLS-sized TCP, DNS, plain HTTP to other port-80 servers) with the real-client IMDS captures of fixtures/imds (curl, AWS SDK for JavaScript v3, botocore, raw sockets; IPv4 and IPv6) sprinkled in, one exchange every 0.5 s of trace time, PIDs from packets, from the SYN only, or only from TCPIP events.`);
   L.push(`- Every figure is a whole \`etl-imds\` process (node start-up included) under /usr/bin/time, the median of ${RUNS} runs (tshark: ${TSHARK_RUNS}; the 2 GB file: 1; \`scan <dir>\`: 5, its \`--jobs 1\` and default runs alternating) after an untimed warm-up, input in the page cache. MB = 10^6 bytes; throughput = .etl bytes / wall time. Peak RSS = the largest maxrss of all runs.`);
   L.push(`- tshark: \`tshark -n -r <converted>.pcapng -Y '${IMDSV1_FILTER}' -T fields -e frame.number\` on the pcapng that \`etl-imds convert\` made from the same trace.`);
   L.push(`- Start-up alone (\`etl-imds --version\`): ${f2(R.startup.wall)} s, ${mib(R.startup.rss)} MiB.`, '');

@@ -5,6 +5,7 @@
   'variables': {
     'etl_core_sources': [
       'native/etl/guid.cc',
+      'native/etl/diagnostics.cc',
       'native/etl/xpress.cc',
       'native/etl/lznt1.cc',
       'native/etl/buffer.cc',
@@ -12,7 +13,13 @@
       'native/etl/record.cc',
       'native/etl/reader.cc',
       'native/etl/providers.cc',
-      'native/etl/schema.cc',
+      'native/etl/text.cc',
+      'native/etl/schema_layout.cc',
+      'native/etl/schema_tdh.cc',
+      'native/etl/schema_tracelogging.cc',
+      'native/etl/schema_decode.cc',
+      'native/etl/schema_registry.cc',
+      'native/etl/known_layouts.cc',
       'native/etl/file_source.cc',
       'native/etl/trace_source.cc',
       'native/capture/extractor.cc',
@@ -30,7 +37,6 @@
       'native/addon/convert_js.cc',
       'native/addon/trace_reader.cc',
       'native/addon/convert.cc',
-      'native/addon/decompress_js.cc',
     ],
   },
 }

@@ -1,7 +1,7 @@
 // convert(): .etl → pcapng through the native capture engine, one streaming pass.
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { native, type Backend } from './native/binding.js';
+import { native, type Backend, type NativeConvertOptions } from './native/binding.js';
 import type { ConvertProgress, ConvertSummary } from './native/types.js';
 
 export interface ConvertOptions {
@@ -18,15 +18,6 @@ export interface ConvertOptions {
   force?: boolean;
   /** Called now and then; return false to cancel (the partial output is removed). */
   onProgress?: (p: ConvertProgress) => boolean | void;
-}
-
-interface NativeConvert {
-  convert(
-    input: string,
-    output: string,
-    options: Record<string, unknown>,
-    onProgress?: (p: ConvertProgress) => unknown,
-  ): Promise<ConvertSummary>;
 }
 
 export class ConvertError extends Error {
@@ -109,8 +100,7 @@ export async function convert(input: string, output: string = defaultOutput(inpu
       throw new ConvertError(`output folder ${path.dirname(path.resolve(output))} does not exist`, 'NO_DIR');
     }
   }
-  const n = native() as unknown as NativeConvert;
-  const opts: Record<string, unknown> = {
+  const opts: NativeConvertOptions = {
     imdsOnly: options.imdsOnly ?? false,
     dedupe: options.dedupe ?? false,
     strict: options.strict ?? false,
@@ -118,5 +108,5 @@ export async function convert(input: string, output: string = defaultOutput(inpu
     userAppl: 'etl-imds',
   };
   if (options.pid !== undefined) opts.pid = options.pid;
-  return n.convert(input, output, opts, options.onProgress ? (p) => options.onProgress!(p) !== false : undefined);
+  return native().convert(input, output, opts, options.onProgress ? (p) => options.onProgress!(p) !== false : undefined);
 }

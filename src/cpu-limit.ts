@@ -28,7 +28,7 @@ export function cgroupCpuLimit(root = '/'): number | undefined {
     // "hierarchy-id:controllers:path"; the path may itself contain ':'.
     const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
     if (!m) continue;
-    const [, id, controllers, where] = m as unknown as [string, string, string, string];
+    const [, id = '', controllers = '', where = ''] = m;
     const quotas: [number, number][] = [];
     if (id === '0' && controllers === '') {
       // cgroup v2: cpu.max holds "<quota> <period>" or "max <period>", in each directory up the path.

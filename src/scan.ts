@@ -3,19 +3,18 @@
 //   2. src/imds reassembles, parses and classifies them, and attributes PIDs;
 //   3. src/processes names the PIDs (process events in the trace, tasklist text, the netsh cab).
 import path from 'node:path';
-import { native, type Backend } from './native/binding.js';
-import type { Diagnostic, ImdsPacket, TraceEvent } from './native/types.js';
+import { native, type Backend, type NativeScanBatch } from './native/binding.js';
+import type { Diagnostic, TraceEvent } from './native/types.js';
 import { ImdsAnalyzer } from './imds/analyze.js';
-import type { ImdsRequest, ImdsResult, TcpipHint } from './imds/types.js';
-import { tcpipHint, TCPIP_PROVIDER } from './imds/tcpip.js';
+import type { ImdsNote, ImdsRequest, ImdsResult, TcpipHint } from './imds/types.js';
+import { tcpipHint } from './imds/tcpip.js';
+import { PROVIDERS } from './constants.js';
 import {
   findCabForEtl,
-  KERNEL_PROCESS_MOF_GUID,
-  KERNEL_PROCESS_PROVIDER_GUID,
   loadProcessesFile,
   loadProcessListFromCab,
+  PROCESS_NAMING_PROVIDERS,
   ProcessTable,
-  SYSTEM_CONFIG_GUID,
   type ProcessList,
   type ProcessName,
 } from './processes/index.js';
@@ -86,31 +85,9 @@ export interface FileScan {
   processes: ScanProcess[];
   names: { source: string; path?: string; rows?: number; traceProcesses: number } ;
   diagnostics: Diagnostic[];
-  warnings: string[];
+  /** Notes about the IMDS analysis (printed as notes; their messages are the JSON's `warnings`). */
+  warnings: ImdsNote[];
 }
-
-interface NativeScanBatch {
-  packets: ImdsPacket[];
-  /** Process, service and IMDS-connection TCPIP events, read in the same pass. */
-  events: TraceEvent[];
-  diagnostics: Diagnostic[];
-  bytesDone: number;
-  fileSize: number;
-  done: boolean;
-}
-interface NativeScanHandle {
-  next(max?: number): Promise<NativeScanBatch>;
-  summary(): { packets: number; records: number; warnings: Record<string, number>; warningSamples: string[] };
-  close(): void;
-}
-interface NativeScan {
-  scanPackets(input: string, options?: { backend?: Backend; collect?: string[]; collectImdsOnly?: string[] }): NativeScanHandle;
-}
-
-// Process and service events name the PIDs; TCPIP connection events attribute connections whose
-// packets carry no usable PID. Only TCPIP events about an IMDS address are ever looked up, so the
-// native side passes on just those.
-const NAME_PROVIDERS = [KERNEL_PROCESS_MOF_GUID, KERNEL_PROCESS_PROVIDER_GUID, SYSTEM_CONFIG_GUID];
 
 export class ScanCancelled extends Error {
   constructor() {
@@ -119,7 +96,7 @@ export class ScanCancelled extends Error {
 }
 
 function nameEvent(e: TraceEvent, table: ProcessTable, hints: TcpipHint[]): void {
-  if (e.provider === TCPIP_PROVIDER) {
+  if (e.provider === PROVIDERS.tcpip) {
     const h = tcpipHint(e);
     if (h) hints.push(h);
   } else {
@@ -135,14 +112,13 @@ async function nameList(file: string, options: ScanOptions): Promise<ProcessList
 }
 
 export async function scanFile(file: string, options: ScanOptions = {}): Promise<FileScan> {
-  const table = new ProcessTable();
+  const table = new ProcessTable(file);
   const hints: TcpipHint[] = [];
   // Process names first: a bad --processes/--cab is the user's to fix before anything is read.
   const list = await nameList(file, options);
-  const n = native() as unknown as NativeScan;
   // One pass: IMDS packets and the events that name their processes.
-  const scan = n.scanPackets(file, { backend: options.backend, collect: NAME_PROVIDERS, collectImdsOnly: [TCPIP_PROVIDER] });
-  const analyzer = new ImdsAnalyzer();
+  const scan = native().scanPackets(file, { backend: options.backend, collect: PROCESS_NAMING_PROVIDERS, collectImdsOnly: [PROVIDERS.tcpip] });
+  const analyzer = new ImdsAnalyzer({ file });
   const diagnostics: Diagnostic[] = [];
   let packets = 0;
   // The next batch is read (natively, off this thread) while this one is analysed. At most 1024

@@ -2,7 +2,6 @@
 import { native } from './native/binding.js';
 import type { Backend, NativeStats } from './native/binding.js';
 import type { Diagnostic, EventBatch, TraceHeader } from './native/types.js';
-import { knownProperties } from './known-layouts.js';
 
 export interface OpenTraceOptions {
   /** Only these providers (GUIDs or known names). */
@@ -11,7 +10,7 @@ export interface OpenTraceOptions {
   ids?: number[];
   /** 'portable' (default, every OS) or 'tdh' (Windows' own ETW consumer, to cross-check). */
   backend?: Backend;
-  /** Decode events without an embedded schema from known layouts (kernel process, services, TCPIP). Default true. */
+  /** Decode events the file has no schema for with the built-in layouts (native/etl/known_layouts.cc). Default true. */
   knownLayouts?: boolean;
   /** Events per batch (default 4096). */
   batchSize?: number;
@@ -30,7 +29,12 @@ export interface Trace {
 }
 
 export function openTrace(path: string, options: OpenTraceOptions = {}): Trace {
-  const reader = new (native().TraceReader)(path, { providers: options.providers, ids: options.ids, backend: options.backend });
+  const reader = new (native().TraceReader)(path, {
+    providers: options.providers,
+    ids: options.ids,
+    backend: options.backend,
+    knownLayouts: options.knownLayouts ?? true,
+  });
   const header = reader.header();
   const diagnostics: Diagnostic[] = [];
   let iterating = false;
@@ -52,13 +56,6 @@ export function openTrace(path: string, options: OpenTraceOptions = {}): Trace {
       for (;;) {
         const batch = await reader.readBatch(options.batchSize ?? 4096);
         diagnostics.push(...batch.diagnostics);
-        if (options.knownLayouts !== false) {
-          for (const e of batch.events) {
-            if (e.properties) continue;
-            const p = knownProperties(e);
-            if (p) e.properties = p;
-          }
-        }
         if (batch.events.length > 0 || batch.diagnostics.length > 0) {
           yield { events: batch.events, diagnostics: batch.diagnostics };
         }

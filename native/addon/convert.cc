@@ -4,11 +4,14 @@
 // Both read the trace on a worker thread; only IMDS packets cross into JS for scan.
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <memory>
 #include <string>
 
 #include "capture/engine.h"
+#include "capture/netparse.h"
 #include "capture_api.h"
 #include "convert_js.h"
 #include "etl/guid.h"
@@ -61,10 +64,10 @@ bool boolOption(const Napi::Object& o, const char* name) {
 
 // What went wrong on the worker thread, kept so the JS error carries a code.
 struct Failure {
-  std::string message, code, etlCode;
+  etl::Code code = etl::Code::Internal;
+  std::string message;
   uint64_t offset = 0;
   int64_t buffer = -1;
-  bool isEtl = false;
 };
 
 template <typename F>
@@ -73,33 +76,19 @@ bool runCatching(Failure& f, F&& fn) {
     fn();
     return true;
   } catch (const etl::EtlError& e) {
-    f.isEtl = true;
-    f.message = e.message;
-    f.etlCode = e.code;
-    f.offset = e.offset;
-    f.buffer = e.buffer;
+    f = Failure{e.code, e.message, e.offset, e.buffer};
   } catch (const capture::ConvertError& e) {
-    f.message = e.what();
-    f.code = e.code == "strict" ? "ETL_STRICT" : e.code == "cancelled" ? "ETL_CANCELLED" : "ETL_CONVERT";
+    f = Failure{e.code, e.what()};
   } catch (const pcapng::IoError& e) {
-    f.message = e.what();
-    f.code = "ETL_OUTPUT";
+    f = Failure{etl::Code::Output, e.what()};
   } catch (const std::exception& e) {
-    f.message = e.what();
-    f.code = "ETL_INTERNAL";
+    f = Failure{etl::Code::Internal, e.what()};
   }
   return false;
 }
 
 Napi::Error failureToJs(Napi::Env env, const Failure& f, const std::string& file) {
-  if (f.isEtl) {
-    etl::EtlError e{f.etlCode, f.message, f.offset, f.buffer};
-    return etlErrorToJs(env, e, file);
-  }
-  Napi::Error err = Napi::Error::New(env, f.message);
-  err.Set("code", f.code);
-  err.Set("file", file);
-  return err;
+  return errorToJs(env, f.code, f.message, file, f.offset, f.buffer);
 }
 
 Napi::Object interfaceToJs(Napi::Env env, int32_t id, const std::string& name, const std::string& desc,
@@ -120,9 +109,10 @@ Napi::Object warningsToJs(Napi::Env env, const std::map<std::string, uint64_t>& 
   return w;
 }
 
-Napi::Array stringsToJs(Napi::Env env, const std::vector<std::string>& v) {
+// Warnings as convert has always printed them: "code: message".
+Napi::Array warningTextsToJs(Napi::Env env, const std::vector<etl::Diagnostic>& v) {
   Napi::Array a = Napi::Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); ++i) a.Set(uint32_t(i), v[i]);
+  for (size_t i = 0; i < v.size(); ++i) a.Set(uint32_t(i), capture::WarningLog::text(v[i]));
   return a;
 }
 
@@ -209,7 +199,7 @@ class ConvertWorker : public Napi::AsyncProgressQueueWorker<Progress> {
     uint64_t wc = 0;
     for (auto& kv : s.warnings) wc += kv.second;
     o.Set("warningCount", Napi::Number::New(env, double(wc)));
-    o.Set("warningSamples", stringsToJs(env, s.warningSamples));
+    o.Set("warningSamples", warningTextsToJs(env, s.warningSamples));
     Napi::Array ds = Napi::Array::New(env, s.diagnostics.size());
     for (size_t i = 0; i < s.diagnostics.size(); ++i) ds.Set(uint32_t(i), diagnosticToJs(env, s.diagnostics[i], s.input));
     o.Set("diagnostics", ds);
@@ -309,7 +299,7 @@ class PacketScan : public Napi::ObjectWrap<PacketScan> {
     o.Set("stats", statsToJs(env, x.stats()));
     capture::PacketExtractor& mx = scanner_->extractor();
     o.Set("warnings", warningsToJs(env, mx.warnings().counts));
-    o.Set("warningSamples", stringsToJs(env, mx.warnings().samples));
+    o.Set("warningSamples", warningTextsToJs(env, mx.warnings().samples));
     return o;
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -419,9 +409,25 @@ Napi::Value PacketScan::Next(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// socketAddress(bytes) → { family, port, address } | null: a SOCKADDR_IN/_IN6
+// property of a TCPIP event (LocalAddress, RemoteAddress), decoded.
+Napi::Value SocketAddressJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "socketAddress(bytes: Uint8Array)");
+  Napi::Uint8Array b = info[0].As<Napi::Uint8Array>();
+  capture::SocketAddress a;
+  if (!capture::parseSocketAddress(b.Data(), uint32_t(std::min<size_t>(b.ElementLength(), UINT32_MAX)), &a)) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("family", a.family == 2 ? "ipv4" : "ipv6");
+  o.Set("port", a.port);
+  o.Set("address", Napi::Buffer<uint8_t>::Copy(env, a.address, a.family == 2 ? 4 : 16));
+  return o;
+}
+
 }  // namespace
 
 void InitCapture(Napi::Env env, Napi::Object exports) {
+  exports.Set("socketAddress", Napi::Function::New(env, SocketAddressJs, "socketAddress"));
   exports.Set("convert", Napi::Function::New(env, Convert, "convert"));
   Napi::Function scanClass = PacketScan::Define(env);
   // Kept alive for the life of the addon (scanPackets constructs through it).

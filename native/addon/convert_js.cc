@@ -5,7 +5,7 @@ namespace addon {
 Napi::Object diagnosticToJs(Napi::Env env, const etl::Diagnostic& d, const std::string& file) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("severity", d.severity == etl::Severity::Error ? "error" : "warning");
-  o.Set("code", d.code);
+  o.Set("code", etl::codeName(d.code));
   o.Set("message", d.message);
   o.Set("file", file);
   o.Set("offset", Napi::Number::New(env, double(d.offset)));
@@ -41,14 +41,18 @@ Napi::Object headerToJs(Napi::Env env, const etl::LogfileHeader& h, const std::s
   return o;
 }
 
-Napi::Error etlErrorToJs(Napi::Env env, const etl::EtlError& e, const std::string& file) {
-  Napi::Error err = Napi::Error::New(env, e.message);
-  err.Set("code", "ETL_" + e.code);
-  err.Set("etlCode", e.code);
+Napi::Error errorToJs(Napi::Env env, etl::Code code, const std::string& message, const std::string& file,
+                      uint64_t offset, int64_t buffer) {
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", std::string("ETL_") + etl::codeName(code));
   err.Set("file", file);
-  err.Set("offset", Napi::Number::New(env, double(e.offset)));
-  err.Set("buffer", Napi::Number::New(env, double(e.buffer)));
+  err.Set("offset", Napi::Number::New(env, double(offset)));
+  err.Set("buffer", Napi::Number::New(env, double(buffer)));
   return err;
+}
+
+Napi::Error etlErrorToJs(Napi::Env env, const etl::EtlError& e, const std::string& file) {
+  return errorToJs(env, e.code, e.message, file, e.offset, e.buffer);
 }
 
 }  // namespace addon

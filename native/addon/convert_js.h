@@ -13,7 +13,9 @@ inline Napi::Value bigI64(Napi::Env env, int64_t v) { return Napi::BigInt::New(e
 
 Napi::Object diagnosticToJs(Napi::Env env, const etl::Diagnostic& d, const std::string& file);
 Napi::Object headerToJs(Napi::Env env, const etl::LogfileHeader& h, const std::string& file);
-// Throws a JS Error carrying code/offset/buffer from an EtlError.
+// A JS Error carrying code ("ETL_" + the code's name), file, offset and buffer.
+Napi::Error errorToJs(Napi::Env env, etl::Code code, const std::string& message, const std::string& file,
+                      uint64_t offset, int64_t buffer);
 Napi::Error etlErrorToJs(Napi::Env env, const etl::EtlError& e, const std::string& file);
 
 }  // namespace addon

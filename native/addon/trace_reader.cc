@@ -124,6 +124,8 @@ class TraceReader : public Napi::ObjectWrap<TraceReader> {
         }
       }
       if (o.Has("decode") && o.Get("decode").IsBoolean()) decode_ = o.Get("decode").As<Napi::Boolean>();
+      if (o.Has("knownLayouts") && o.Get("knownLayouts").IsBoolean())
+        schemas_.useKnownLayouts(o.Get("knownLayouts").As<Napi::Boolean>());
       if (o.Has("backend") && o.Get("backend").IsString()) {
         std::string b = o.Get("backend").ToString();
         if (b == "tdh") backend_ = etl::Backend::Tdh;
@@ -212,6 +214,7 @@ Napi::Object eventToJs(Napi::Env env, const etl::EventRecord& r, const uint8_t* 
     }
     o.Set("properties", props);
     if (d.truncated) o.Set("propertiesTruncated", true);
+    if (!d.error.empty()) o.Set("propertiesError", d.error);
     std::string name = !schema->eventName.empty() ? schema->eventName
                        : !schema->taskName.empty() ? schema->taskName + (schema->opcodeName.empty() ? "" : "/" + schema->opcodeName)
                                                     : std::string();

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "constants.h"
 #include "etl/reader.h"
 #include "etl/schema.h"
 #include "netparse.h"
@@ -20,13 +21,11 @@ class SchemaResolver : public LayoutResolver {
                const std::vector<std::string>& names, std::vector<int32_t>& out) override {
     const etl::Schema* s = reg_->find(provider, id, version);
     if (!s) return false;
-    const std::vector<int32_t>& fixed = s->fixedOffset[pointer64 ? 1 : 0];
-    out.assign(names.size(), -1);
-    for (size_t i = 0; i < names.size(); ++i) {
-      int idx = s->indexOf(names[i]);
-      if (idx >= 0 && size_t(idx) < fixed.size()) out[i] = fixed[size_t(idx)];
-    }
+    offsetsByName(*s, pointer64, names, out);
     return true;
+  }
+  const etl::Schema* schema(const etl::Guid& provider, uint16_t id, uint8_t version) override {
+    return reg_->find(provider, id, version);
   }
 
  private:
@@ -51,7 +50,7 @@ std::map<uint16_t, PktmonComponent> prescanComponents(const std::string& input, 
   etl::EventRecord rec;
   while (r.next(rec)) {
     schemas.addMetadataRecord(rec);
-    if (rec.provider == ids::PktMon && rec.kind == etl::RecordKind::Event &&
+    if (rec.provider == known::kPktMon && rec.kind == etl::RecordKind::Event &&
         (rec.id == 20 || rec.id == 65 || rec.id == 66 || rec.id == 70))
       x.absorbComponent(rec);
   }
@@ -155,17 +154,17 @@ ConvertSummary convertTrace(const std::string& input, pcapng::Output& out, const
   };
   auto strictCheck = [&] {
     if (!o.strict) return;
-    if (x.warnings().total > 0) throw ConvertError("strict", "--strict: " + x.warnings().samples.front());
+    if (x.warnings().total > 0) throw ConvertError(etl::Code::Strict, "--strict: " + WarningLog::text(x.warnings().samples.front()));
     if (reader.stats().diagnostics > 0) {
       takeDiagnostics();
-      throw ConvertError("strict", "--strict: " + (sum.diagnostics.empty() ? std::string("reader diagnostic")
+      throw ConvertError(etl::Code::Strict, "--strict: " + (sum.diagnostics.empty() ? std::string("reader diagnostic")
                                                                             : sum.diagnostics.front().message));
     }
   };
   while (reader.next(rec)) {
     ++sum.records;
     schemas.addMetadataRecord(rec);
-    if (!prescanned && rec.provider == ids::PktMon) {
+    if (!prescanned && rec.provider == known::kPktMon) {
       prescanned = true;
       x.importComponents(prescanComponents(input, o.backend));
     }
@@ -174,7 +173,7 @@ ConvertSummary convertTrace(const std::string& input, pcapng::Output& out, const
     if (sum.records - lastCheck >= 1024) {
       lastCheck = sum.records;
       takeDiagnostics();
-      if (o.cancel && o.cancel->load()) throw ConvertError("cancelled", "conversion cancelled");
+      if (o.cancel && o.cancel->load()) throw ConvertError(etl::Code::Cancelled, "conversion cancelled");
       if (o.onProgress && reader.bytesDone() - lastProgress >= 256 * 1024) {
         lastProgress = reader.bytesDone();
         o.onProgress(reader.bytesDone(), sum.fileSize, writer.packets());
@@ -230,16 +229,16 @@ ConvertSummary convertFile(const std::string& input, const std::string& output, 
 
 namespace {
 
-bool containsBytes(const uint8_t* p, uint32_t n, const uint8_t* pat, uint32_t m) {
-  if (!p || n < m) return false;
-  for (uint32_t i = 0; i + m <= n; ++i)
-    if (p[i] == pat[0] && std::memcmp(p + i, pat, m) == 0) return true;
+// A connection event with IMDS (address and port) at one end: its decoded
+// LocalAddress or RemoteAddress says so.
+bool aboutImds(const etl::Schema& s, const etl::EventRecord& rec) {
+  for (const char* name : {"LocalAddress", "RemoteAddress"}) {
+    auto span = etl::findField(s, name, rec.userData, rec.userDataLen, rec.pointer64);
+    SocketAddress a;
+    if (span && parseSocketAddress(rec.userData + span->offset, span->size, &a) && isImdsSocketAddress(a)) return true;
+  }
   return false;
 }
-
-// 169.254.169.254 and fd00:ec2::254 as stored in a SOCKADDR (network order).
-const uint8_t kImdsV4[4] = {169, 254, 169, 254};
-const uint8_t kImdsV6[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
 
 bool listed(const std::vector<etl::Guid>& v, const etl::Guid& g) {
   for (const auto& x : v)
@@ -301,15 +300,19 @@ bool PacketScanner::nextBatch(std::vector<ImdsPacket>& out, size_t maxPackets, s
     schemas_->addMetadataRecord(rec);
     extractor_->feed(rec);
     if (collect && !PacketExtractor::isPacketProvider(rec.provider)) {
-      bool keep = listed(opts_.collect, rec.provider) ||
-                  (listed(opts_.collectImdsOnly, rec.provider) &&
-                   (containsBytes(rec.userData, rec.userDataLen, kImdsV4, 4) ||
-                    containsBytes(rec.userData, rec.userDataLen, kImdsV6, 16)));
+      const etl::Schema* schema = nullptr;
+      bool keep = listed(opts_.collect, rec.provider);
+      if (!keep && listed(opts_.collectImdsOnly, rec.provider)) {
+        schema = schemas_->schemaFor(rec);
+        keep = schema && aboutImds(*schema, rec);
+      } else if (keep) {
+        schema = schemas_->schemaFor(rec);
+      }
       if (keep) {
         names->emplace_back();
         NameEvent& e = names->back();
         e.rec = rec;
-        e.schema = schemas_->schemaFor(rec);
+        e.schema = schema;
         e.userData.assign(rec.userData, rec.userData + rec.userDataLen);
         e.rec.userData = nullptr;
         e.rec.extData = nullptr;

@@ -21,9 +21,10 @@ namespace etl { class SchemaRegistry; struct Schema; }
 
 namespace capture {
 
+// Why a conversion stopped (Code::Strict, Code::Cancelled).
 struct ConvertError : std::runtime_error {
-  std::string code;  // "strict", "cancelled", "io"
-  ConvertError(std::string c, const std::string& m) : std::runtime_error(m), code(std::move(c)) {}
+  etl::Code code;
+  ConvertError(etl::Code c, const std::string& m) : std::runtime_error(m), code(c) {}
 };
 
 struct ConvertOptions {
@@ -54,8 +55,8 @@ struct ConvertSummary {
   uint64_t filteredOut = 0;    // by --pid / --imds-only
   uint64_t duplicates = 0;     // by --dedupe
   std::vector<InterfaceSummary> interfaces;  // IDBs written, by id
-  std::map<std::string, uint64_t> warnings;  // by kind
-  std::vector<std::string> warningSamples;
+  std::map<std::string, uint64_t> warnings;  // by code name
+  std::vector<etl::Diagnostic> warningSamples;
   std::vector<etl::Diagnostic> diagnostics;  // from the reader (capped by it)
   uint64_t diagnosticCount = 0;
   uint64_t bytesWritten = 0;
@@ -103,8 +104,8 @@ struct ScanOptions {
   // Records of these providers are handed out as NameEvents in the same pass
   // (so naming the callers needs no second read of the file).
   std::vector<etl::Guid> collect;
-  // ... and of these only when the payload holds an IMDS address (TCPIP
-  // connection events: only IMDS connections are ever looked up).
+  // ... and of these only when their decoded LocalAddress or RemoteAddress
+  // is IMDS (TCPIP connection events: only IMDS connections are looked up).
   std::vector<etl::Guid> collectImdsOnly;
 };
 
@@ -139,7 +140,7 @@ class PacketScanner {
   bool done_ = false;
 };
 
-// Adapter: offsets from the file's embedded schemas (etl/schema.h).
+// Adapter: layouts from the file's embedded schemas (etl/schema.h).
 std::shared_ptr<LayoutResolver> schemaLayoutResolver(const etl::SchemaRegistry* registry);
 
 }  // namespace capture

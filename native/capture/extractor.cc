@@ -7,16 +7,14 @@
 #include <cstring>
 #include <tuple>
 
+#include "constants.h"
+#include "etl/known_layouts.h"
+#include "etl/schema.h"
+#include "etl/text.h"
 #include "netparse.h"
 
 namespace capture {
 
-namespace ids {
-// On-disk layouts of the provider GUIDs (Data1, Data2, Data3, Data4).
-const etl::Guid NdisPacketCapture{0x2ed6006e, 0x4729, 0x4609, {0xb4, 0x23, 0x3e, 0xe7, 0xbc, 0xd6, 0x78, 0xef}};
-const etl::Guid NdisWanCapture{0xd84521f7, 0x2235, 0x4237, {0xa7, 0xc0, 0x14, 0xe3, 0xa9, 0x67, 0x62, 0x86}};
-const etl::Guid PktMon{0x4d4f80d9, 0xc8bd, 0x4d73, {0xbb, 0x5b, 0x19, 0xc9, 0x04, 0x02, 0xc5, 0xac}};
-}  // namespace ids
 
 namespace {
 
@@ -36,21 +34,15 @@ struct View {
   bool u64(int32_t off, uint64_t& v) const { if (!has(off, 8)) return false; v = le64(p + off); return true; }
 };
 
+// The fields each handler reads, by their schema names.
 const std::vector<std::string> kFragmentNames = {"MiniportIfIndex", "LowerIfIndex", "FragmentSize", "Fragment"};
-const std::vector<int32_t> kFragmentKnown = {0, 4, 8, 12};
 const std::vector<std::string> kMetadataNames = {"MiniportIfIndex", "LowerIfIndex", "MetadataSize", "Metadata"};
-const std::vector<int32_t> kMetadataKnown = {0, 4, 8, 12};
 const std::vector<std::string> kPktmonNames = {
     "PktGroupId", "PktNumber", "AppearanceCount", "DirTag", "PacketType", "ComponentId", "EdgeId",
     "FilterId", "DropReason", "DropLocation", "OriginalPayloadSize", "LoggedPayloadSize", "Payload"};
-const std::vector<int32_t> kPktmonKnown = {0, 8, 10, 12, 14, 16, 18, 20, 22, 26, 30, 32, 34};
 enum { PGroup, PNumber, PAppear, PDir, PType, PComp, PEdge, PFilter, PDropR, PDropL, POrig, PLogged, PPayload };
-const std::vector<std::string> kCompNames = {"Id", "Type", "Name"};
-const std::vector<int32_t> kCompKnown = {0, 2, 4};
 const std::vector<std::string> kIpNames = {"ComponentId", "Type", "IpAddress"};
-const std::vector<int32_t> kIpKnown = {0, 2, 4};
 const std::vector<std::string> kMacNames = {"ComponentId", "Type", "Size", "Value"};
-const std::vector<int32_t> kMacKnown = {0, 2, 4, 8};
 
 // printf into `s` (at most 511 characters: these are short fields and messages).
 void vappendf(std::string& s, const char* f, va_list ap) {
@@ -86,23 +78,6 @@ const char* dirTagName(uint16_t d) {
   return d < 7 ? names[d] : "Unknown";
 }
 
-void appendUtf8(std::string& s, uint32_t c) {
-  if (c < 0x80) {
-    s += char(c);
-  } else if (c < 0x800) {
-    s += char(0xC0 | c >> 6);
-    s += char(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    s += char(0xE0 | c >> 12);
-    s += char(0x80 | (c >> 6 & 0x3F));
-    s += char(0x80 | (c & 0x3F));
-  } else {
-    s += char(0xF0 | c >> 18);
-    s += char(0x80 | (c >> 12 & 0x3F));
-    s += char(0x80 | (c >> 6 & 0x3F));
-    s += char(0x80 | (c & 0x3F));
-  }
-}
 
 // An Ethernet frame whose IP/ARP header agrees with the logged original
 // size, and which is not an 802.11 data frame with LLC/SNAP.
@@ -139,54 +114,48 @@ const char* sourceName(Source s) {
 }
 
 
-bool readUtf16z(const uint8_t* p, size_t avail, std::string& out, size_t* used) {
-  out.clear();
-  size_t i = 0;
-  while (i + 2 <= avail) {
-    uint32_t c = le16(p + i);
-    i += 2;
-    if (c == 0) {
-      *used = i;
-      return true;
-    }
-    if (c >= 0xD800 && c < 0xDC00 && i + 2 <= avail) {
-      uint32_t lo = le16(p + i);
-      if (lo >= 0xDC00 && lo < 0xE000) {
-        i += 2;
-        c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
-      } else {
-        c = 0xFFFD;
-      }
-    } else if (c >= 0xD800 && c < 0xE000) {
-      c = 0xFFFD;  // lone surrogate
-    }
-    appendUtf8(out, c);
-  }
-  return false;
-}
-
 const char* phyTypeName(uint32_t id) {
   static const char* names[] = {"Unknown", "Fhss", "Dsss", "IrBaseband", "802.11a", "802.11b",
                                 "802.11g", "802.11n", "802.11ac", "802.11ad", "802.11ax"};
   return id <= 10 ? names[id] : "Unknown";
 }
 
-void WarningLog::add(const std::string& kind, const std::string& message) {
+void WarningLog::add(etl::Code code, const etl::EventRecord* rec, const std::string& message) {
   ++total;
-  ++counts[kind];
-  if (samples.size() < maxSamples) samples.push_back(kind + ": " + message);
+  ++counts[etl::codeName(code)];
+  if (samples.size() >= maxSamples) return;
+  etl::Diagnostic d;
+  d.severity = etl::Severity::Warning;
+  d.code = code;
+  d.message = message;
+  if (rec) {
+    d.offset = rec->bufferFileOffset;
+    d.buffer = int64_t(rec->bufferIndex);
+  }
+  samples.push_back(std::move(d));
 }
+
+std::string WarningLog::text(const etl::Diagnostic& d) { return std::string(etl::codeName(d.code)) + ": " + d.message; }
 
 PacketExtractor::PacketExtractor(Sink sink) : sink_(std::move(sink)) {}
 PacketExtractor::~PacketExtractor() = default;
 
 bool PacketExtractor::isPacketProvider(const etl::Guid& g) {
-  return g == ids::NdisPacketCapture || g == ids::PktMon || g == ids::NdisWanCapture;
+  return g == known::kNdisPacketCapture || g == known::kPktMon || g == known::kNdisWanCapture;
+}
+
+void offsetsByName(const etl::Schema& schema, bool pointer64, const std::vector<std::string>& names,
+                   std::vector<int32_t>& out) {
+  const std::vector<int32_t>& fixed = schema.fixedOffset[pointer64 ? 1 : 0];
+  out.assign(names.size(), -1);
+  for (size_t i = 0; i < names.size(); ++i) {
+    int idx = schema.indexOf(names[i]);
+    if (idx >= 0 && size_t(idx) < fixed.size()) out[i] = fixed[size_t(idx)];
+  }
 }
 
 const PacketExtractor::Layout& PacketExtractor::layout(const etl::EventRecord& rec,
-                                                       const std::vector<std::string>& names,
-                                                       const std::vector<int32_t>& known) {
+                                                       const std::vector<std::string>& names) {
   if (lastLayout_ && lastLayoutNames_ == &names && lastLayoutId_ == rec.id && lastLayoutVersion_ == rec.version &&
       lastLayoutProvider_ == rec.provider)
     return *lastLayout_;
@@ -196,8 +165,10 @@ const PacketExtractor::Layout& PacketExtractor::layout(const etl::EventRecord& r
     Layout l;
     if (resolver_ && resolver_->offsets(rec.provider, rec.id, rec.version, rec.pointer64, names, l.off) && l.off.size() == names.size()) {
       l.fromSchema = true;
+    } else if (const etl::Schema* s = etl::knownLayout(rec.provider, rec.id, rec.version, false)) {
+      offsetsByName(*s, rec.pointer64, names, l.off);
     } else {
-      l.off = known;
+      l.off.assign(names.size(), -1);  // no layout at all: every read fails, the event is reported
     }
     it = layouts_.emplace(key, std::move(l)).first;
   }
@@ -207,6 +178,12 @@ const PacketExtractor::Layout& PacketExtractor::layout(const etl::EventRecord& r
   lastLayoutId_ = rec.id;
   lastLayoutVersion_ = rec.version;
   return it->second;
+}
+
+const etl::Schema* PacketExtractor::variableLayout(const etl::EventRecord& rec) {
+  if (resolver_)
+    if (const etl::Schema* s = resolver_->schema(rec.provider, rec.id, rec.version)) return s;
+  return etl::knownLayout(rec.provider, rec.id, rec.version, false);
 }
 
 namespace {
@@ -226,23 +203,23 @@ Packet packetFrom(const etl::EventRecord& rec, Source src, Interface* iface) {
 
 void PacketExtractor::malformed(const etl::EventRecord& rec, const std::string& what) {
   ++stats_.malformed;
-  warnings_.add("malformed-event",
-                fmt("%s event %u (buffer %u, record at +%u): %s", rec.provider == ids::PktMon ? "PktMon"
-                    : rec.provider == ids::NdisWanCapture ? "Ras-NdisWanPacketCapture" : "NDIS-PacketCapture",
+  warnings_.add(etl::Code::MalformedEvent, &rec,
+                fmt("%s event %u (buffer %u, record at +%u): %s", rec.provider == known::kPktMon ? "PktMon"
+                    : rec.provider == known::kNdisWanCapture ? "Ras-NdisWanPacketCapture" : "NDIS-PacketCapture",
                     unsigned(rec.id), unsigned(rec.bufferIndex), unsigned(rec.recordOffset), what.c_str()));
 }
 
 void PacketExtractor::feed(const etl::EventRecord& rec) {
   if (rec.kind != etl::RecordKind::Event) return;
-  if (rec.provider == ids::NdisPacketCapture) {
+  if (rec.provider == known::kNdisPacketCapture) {
     if (rec.id == 1001) { ++stats_.events; onNdisFragment(rec); }
     else if (rec.id == 1002) { ++stats_.events; onNdisMetadata(rec); }
     else if (rec.id == 1003) { ++stats_.events; onVmSwitchFragment(rec); }
-  } else if (rec.provider == ids::PktMon) {
+  } else if (rec.provider == known::kPktMon) {
     sawPktmon_ = true;
     if (rec.id == 160 || rec.id == 170) { ++stats_.events; onPktmonPacket(rec); }
     else absorbComponent(rec);
-  } else if (rec.provider == ids::NdisWanCapture) {
+  } else if (rec.provider == known::kNdisWanCapture) {
     if (rec.id == 5001 || rec.id == 5002) { ++stats_.events; onNdisWan(rec); }
   }
 }
@@ -258,7 +235,7 @@ Interface* PacketExtractor::findOrCreate(const InterfaceKey& key, uint16_t linkT
   }
   if (found) {
     if (found->linkType != linkType)
-      warnings_.add("inconsistent-media",
+      warnings_.add(etl::Code::InconsistentMedia, &rec,
                     fmt("interface %s:%u: event %u has link type %u, the interface has %u (kept)",
                         sourceName(key.source), unsigned(key.lowerIfIndex), unsigned(rec.id), unsigned(linkType),
                         unsigned(found->linkType)));
@@ -314,7 +291,7 @@ void PacketExtractor::assignId(Interface* f) {
 }
 
 void PacketExtractor::onNdisFragment(const etl::EventRecord& rec) {
-  const Layout& L = layout(rec, kFragmentNames, kFragmentKnown);
+  const Layout& L = layout(rec, kFragmentNames);
   View v{rec.userData, rec.userDataLen};
   uint32_t mp, lower, n;
   if (!v.u32(L.off[0], mp) || !v.u32(L.off[1], lower) || !v.u32(L.off[2], n))
@@ -333,7 +310,7 @@ void PacketExtractor::onNdisFragment(const etl::EventRecord& rec) {
 }
 
 void PacketExtractor::onNdisMetadata(const etl::EventRecord& rec) {
-  const Layout& L = layout(rec, kMetadataNames, kMetadataKnown);
+  const Layout& L = layout(rec, kMetadataNames);
   View v{rec.userData, rec.userDataLen};
   uint32_t mp, lower, m;
   if (!v.u32(L.off[0], mp) || !v.u32(L.off[1], lower) || !v.u32(L.off[2], m))
@@ -342,7 +319,7 @@ void PacketExtractor::onNdisMetadata(const etl::EventRecord& rec) {
   // DOT11_EXTSTA_RECV_CONTEXT: we read up to ucDataRate at +24 (etl2pcapng
   // insists on exactly 48 bytes; shorter variants still carry these).
   if (m < 25) {
-    warnings_.add("wifi-metadata-size", fmt("Wi-Fi metadata of %u bytes, expected 48; ignored", m));
+    warnings_.add(etl::Code::WifiMetadataSize, &rec, fmt("Wi-Fi metadata of %u bytes, expected 48; ignored", m));
     return;
   }
   const uint8_t* p = rec.userData + L.off[3];
@@ -364,22 +341,57 @@ void PacketExtractor::onNdisMetadata(const etl::EventRecord& rec) {
   pendingWifi_[{lower, rec.cpu}] = w;
 }
 
+namespace {
+// The leading fields of a variable layout, found in one walk over the payload.
+class Fields {
+ public:
+  Fields(const etl::Schema* s, const etl::EventRecord& rec, const char* last) : s_(s), p_(rec.userData) {
+    int lastIndex = s ? s->indexOf(last) : -1;
+    if (lastIndex < 0) {
+      error_ = std::string("no layout with a ") + last + " field";
+      return;
+    }
+    ok_ = etl::fieldSpans(*s, uint32_t(lastIndex), rec.userData, rec.userDataLen, rec.pointer64, spans_, &error_);
+  }
+  bool ok() const { return ok_; }
+  const std::string& error() const { return error_; }
+  const etl::FieldSpan* span(const char* name) const {
+    int i = s_->indexOf(name);
+    return i >= 0 && size_t(i) < spans_.size() ? &spans_[size_t(i)] : nullptr;
+  }
+  bool u32(const char* name, uint32_t& v) const {
+    const etl::FieldSpan* f = span(name);
+    if (!f || f->size != 4) return false;
+    v = le32(p_ + f->offset);
+    return true;
+  }
+  // A UTF-16 string field, up to its NUL.
+  std::string text(const char* name) const {
+    const etl::FieldSpan* f = span(name);
+    if (!f) return std::string();
+    return etl::utf16ToUtf8(p_ + f->offset, etl::strnlen16(p_ + f->offset, f->size / 2));
+  }
+
+ private:
+  const etl::Schema* s_;
+  const uint8_t* p_;
+  std::vector<etl::FieldSpan> spans_;
+  std::string error_;
+  bool ok_ = false;
+};
+}  // namespace
+
 void PacketExtractor::onVmSwitchFragment(const etl::EventRecord& rec) {
   const uint8_t* p = rec.userData;
   uint32_t len = rec.userDataLen;
-  if (len < 12) return malformed(rec, "user data too short for the VMSwitch header");
-  uint32_t mp = le32(p), lower = le32(p + 4), portId = le32(p + 8);
-  size_t pos = 12, used = 0;
-  std::string portName, nicName, nicType;
-  if (!readUtf16z(p + pos, len - pos, portName, &used)) return malformed(rec, "SourcePortName not terminated");
-  pos += used;
-  if (!readUtf16z(p + pos, len - pos, nicName, &used)) return malformed(rec, "SourceNicName not terminated");
-  pos += used;
-  if (!readUtf16z(p + pos, len - pos, nicType, &used)) return malformed(rec, "SourceNicType not terminated");
-  pos += used;
-  if (pos + 4 > len) return malformed(rec, "no DestinationCount");
-  uint32_t dcount = le32(p + pos);
-  pos += 4;
+  Fields fields(variableLayout(rec), rec, "DestinationCount");
+  if (!fields.ok()) return malformed(rec, fields.error());
+  uint32_t mp, lower, portId, dcount;
+  if (!fields.u32("MiniportIfIndex", mp) || !fields.u32("LowerIfIndex", lower) || !fields.u32("SourcePortId", portId) ||
+      !fields.u32("DestinationCount", dcount))
+    return malformed(rec, "the VMSwitch layout lacks a 4-byte header field");
+  std::string portName = fields.text("SourcePortName"), nicName = fields.text("SourceNicName"), nicType = fields.text("SourceNicType");
+  uint64_t pos = uint64_t(fields.span("DestinationCount")->offset) + 4;
   // The Destination element size is not certain (etl2pcapng.md §4.1): pick
   // the size with which the rest of the event parses exactly, else the first
   // with which it fits.
@@ -398,7 +410,7 @@ void PacketExtractor::onVmSwitchFragment(const etl::EventRecord& rec) {
     if (best < 0) best = int64_t(q);
   }
   if (best < 0) return malformed(rec, "FragmentSize/OOBDataSize do not fit the user data");
-  if (!exact) warnings_.add("vmswitch-layout", "VMSwitch event with trailing bytes after OOBData (newer layout?)");
+  if (!exact) warnings_.add(etl::Code::VmswitchLayout, &rec, "VMSwitch event with trailing bytes after OOBData (newer layout?)");
   uint32_t q = uint32_t(best);
   uint32_t n = le32(p + q);
   const uint8_t* frag = p + q + 4;
@@ -429,18 +441,14 @@ void PacketExtractor::onVmSwitchFragment(const etl::EventRecord& rec) {
 }
 
 void PacketExtractor::onNdisWan(const etl::EventRecord& rec) {
-  const uint8_t* p = rec.userData;
-  uint32_t len = rec.userDataLen;
-  std::string domain, user;
-  size_t pos = 0, used = 0;
-  if (!readUtf16z(p, len, domain, &used)) return malformed(rec, "RoutingDomainID not terminated");
-  pos += used;
-  if (!readUtf16z(p + pos, len - pos, user, &used)) return malformed(rec, "RRASUserName not terminated");
-  pos += used;
-  if (pos + 4 > len) return malformed(rec, "no FragmentSize");
-  uint32_t n = le32(p + pos);
-  pos += 4;
-  if (pos + uint64_t(n) > len) return malformed(rec, fmt("FragmentSize %u runs past the user data", n));
+  Fields fields(variableLayout(rec), rec, "Fragment");
+  if (!fields.ok()) return malformed(rec, fields.error());
+  uint32_t n;
+  if (!fields.u32("FragmentSize", n)) return malformed(rec, "the Ras-NdisWan layout lacks a 4-byte FragmentSize");
+  const etl::FieldSpan* frag = fields.span("Fragment");
+  if (frag->size != n) return malformed(rec, fmt("Fragment of %u bytes, FragmentSize says %u", frag->size, n));
+  std::string domain = fields.text("RoutingDomainID"), user = fields.text("RRASUserName");
+  const uint8_t* p = rec.userData + frag->offset;
   InterfaceKey key;
   key.source = Source::NdisWan;
   key.routingDomainId = domain;
@@ -452,13 +460,13 @@ void PacketExtractor::onNdisWan(const etl::EventRecord& rec) {
   if (keep < n) {
     pkt.flags |= kPacketOversize;
     ++stats_.oversize;
-    warnings_.add("oversize", fmt("Ras-NdisWan packet of %u bytes cut to %u", n, keep));
+    warnings_.add(etl::Code::Oversize, &rec, fmt("Ras-NdisWan packet of %u bytes cut to %u", n, keep));
   }
-  emit(pkt, p + pos, keep, n);
+  emit(pkt, p, keep, n);
 }
 
 void PacketExtractor::onPktmonPacket(const etl::EventRecord& rec) {
-  const Layout& L = layout(rec, kPktmonNames, kPktmonKnown);
+  const Layout& L = layout(rec, kPktmonNames);
   View v{rec.userData, rec.userDataLen};
   PktmonInfo m;
   bool ok = v.u64(L.off[PGroup], m.pktGroupId) && v.u16(L.off[PNumber], m.pktNumber) &&
@@ -482,7 +490,7 @@ void PacketExtractor::onPktmonPacket(const etl::EventRecord& rec) {
     case 2: lt = kLinkIeee80211; break;
     case 3: lt = kLinkRaw; break;
     default:
-      warnings_.add("pktmon-packet-type", fmt("PktMon packet type %u has no link type; packet skipped",
+      warnings_.add(etl::Code::PktmonPacketType, &rec, fmt("PktMon packet type %u has no link type; packet skipped",
                                                unsigned(m.packetType)));
       return;
   }
@@ -509,27 +517,25 @@ void PacketExtractor::onPktmonPacket(const etl::EventRecord& rec) {
 }
 
 bool PacketExtractor::absorbComponent(const etl::EventRecord& rec) {
-  if (rec.kind != etl::RecordKind::Event || rec.provider != ids::PktMon) return false;
+  if (rec.kind != etl::RecordKind::Event || rec.provider != known::kPktMon) return false;
   View v{rec.userData, rec.userDataLen};
   if (rec.id == 20) {
-    const Layout& L = layout(rec, kCompNames, kCompKnown);
+    const etl::Schema* s = variableLayout(rec);
+    Fields f(s, rec, "Name");
     uint16_t id;
-    if (!v.u16(L.off[0], id) || !v.has(L.off[2], 0)) { malformed(rec, "component event too short"); return true; }
-    size_t pos = size_t(L.off[2]), used = 0;
-    std::string name, desc;
-    if (!readUtf16z(rec.userData + pos, rec.userDataLen - pos, name, &used)) {
-      malformed(rec, "component Name not terminated");
+    const etl::FieldSpan* idSpan = f.ok() ? f.span("Id") : nullptr;
+    if (!idSpan || !v.u16(int32_t(idSpan->offset), id)) {
+      malformed(rec, f.ok() ? std::string("component event without a 2-byte Id") : f.error());
       return true;
     }
-    pos += used;
-    readUtf16z(rec.userData + pos, rec.userDataLen - pos, desc, &used);  // description may be absent
     PktmonComponent& c = components_[id];
-    c.name = name;
-    c.description = desc;
+    c.name = f.text("Name");
+    Fields withDescription(s, rec, "Description");  // may be absent
+    c.description = withDescription.ok() ? withDescription.text("Description") : std::string();
     return true;
   }
   if (rec.id == 65 || rec.id == 66) {
-    const Layout& L = layout(rec, kIpNames, kIpKnown);
+    const Layout& L = layout(rec, kIpNames);
     uint16_t id;
     uint32_t size = rec.id == 65 ? 4 : 16;
     if (!v.u16(L.off[0], id) || !v.has(L.off[2], size)) { malformed(rec, "IP address event too short"); return true; }
@@ -539,7 +545,7 @@ bool PacketExtractor::absorbComponent(const etl::EventRecord& rec) {
     return true;
   }
   if (rec.id == 70) {
-    const Layout& L = layout(rec, kMacNames, kMacKnown);
+    const Layout& L = layout(rec, kMacNames);
     uint16_t id;
     uint32_t size;
     if (!v.u16(L.off[0], id) || !v.u32(L.off[2], size) || !v.has(L.off[3], size)) {
@@ -564,7 +570,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
   if (start && it != partials_.end()) {
     // A new packet began before the pending one ended.
     ++stats_.missingEnd;
-    warnings_.add("missing-end", fmt("interface %s:%u CPU %u: packet of %u fragment(s) had no PACKET_END fragment",
+    warnings_.add(etl::Code::MissingEnd, &rec, fmt("interface %s:%u CPU %u: packet of %u fragment(s) had no PACKET_END fragment",
                                      sourceName(src), unsigned(f->key.lowerIfIndex), unsigned(rec.cpu),
                                      unsigned(it->second.fragments)));
     it->second.flags |= kPacketMissingEnd;
@@ -575,7 +581,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
   uint32_t flags = 0;
   if (!start && it == partials_.end()) {
     ++stats_.missingStart;
-    warnings_.add("missing-start", fmt("interface %s:%u CPU %u: fragment without PACKET_START and nothing pending",
+    warnings_.add(etl::Code::MissingStart, &rec, fmt("interface %s:%u CPU %u: fragment without PACKET_START and nothing pending",
                                        sourceName(src), unsigned(f->key.lowerIfIndex), unsigned(rec.cpu)));
     flags |= kPacketMissingStart;
   }
@@ -589,7 +595,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
     if (keep < n) {
       pkt.flags |= kPacketOversize;
       ++stats_.oversize;
-      warnings_.add("oversize", fmt("packet of %u bytes cut to %u", n, keep));
+      warnings_.add(etl::Code::Oversize, &rec, fmt("packet of %u bytes cut to %u", n, keep));
     }
     emit(pkt, p, keep, n);
     return;
@@ -606,7 +612,7 @@ void PacketExtractor::addFragment(const etl::EventRecord& rec, Interface* f, Sou
   if (keep < n && !(part.flags & kPacketOversize)) {
     part.flags |= kPacketOversize;
     ++stats_.oversize;
-    warnings_.add("oversize", fmt("multi-fragment packet over %u bytes cut", kMaxPacketBytes));
+    warnings_.add(etl::Code::Oversize, &rec, fmt("multi-fragment packet over %u bytes cut", kMaxPacketBytes));
   }
   part.data.insert(part.data.end(), p, p + keep);
   part.total += n;
@@ -682,7 +688,7 @@ void PacketExtractor::emit(Packet& pkt, const uint8_t* data, uint32_t len, uint6
 void PacketExtractor::finish() {
   for (auto& kv : partials_) {
     ++stats_.missingEnd;
-    warnings_.add("missing-end", fmt("packet of %u fragment(s) still waiting for PACKET_END at the end of the trace",
+    warnings_.add(etl::Code::MissingEnd, nullptr, fmt("packet of %u fragment(s) still waiting for PACKET_END at the end of the trace",
                                      unsigned(kv.second.fragments)));
     kv.second.flags |= kPacketMissingEnd;
     emitPartial(kv.second);

@@ -10,24 +10,34 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "etl/diagnostics.h"
 #include "etl/event_record.h"
 #include "packet.h"
 
+namespace etl { struct Schema; }
+
 namespace capture {
 
-// Byte offsets of named fixed-position properties for one (provider, id,
-// version). The default uses the known layouts (etl2pcapng.md §4); a resolver
-// backed by the file's embedded schemas can be plugged in so builds that moved
-// or added fields still decode.
+// The layouts of the packet events come from schemas: the file's own when it
+// embeds them (so builds that moved or added fields still decode), else the
+// built-in ones (etl/known_layouts.cc). A resolver answers for the file.
 class LayoutResolver {
  public:
   virtual ~LayoutResolver() = default;
   // Fills out[i] with the offset of names[i] in the user data, -1 when the
-  // schema lacks it. Returns false when there is no schema for this event
-  // (the known layout is used then).
+  // schema lacks it or it has no fixed offset. Returns false when the file
+  // has no schema for this event (the built-in layout is used then).
   virtual bool offsets(const etl::Guid& provider, uint16_t id, uint8_t version, bool pointer64,
                        const std::vector<std::string>& names, std::vector<int32_t>& out) = 0;
+  // The file's schema for events whose fields are read one after the other
+  // (variable layouts); nullptr for none.
+  virtual const etl::Schema* schema(const etl::Guid& provider, uint16_t id, uint8_t version) { return nullptr; }
 };
+
+// Fixed offsets of the named top-level properties of `schema` (-1 for a name
+// it lacks or a property after a variable one).
+void offsetsByName(const etl::Schema& schema, bool pointer64, const std::vector<std::string>& names,
+                   std::vector<int32_t>& out);
 
 struct ExtractorStats {
   uint64_t events = 0;           // packet-source events seen
@@ -40,13 +50,18 @@ struct ExtractorStats {
   uint64_t relabeled = 0;        // pktmon Wi-Fi packets whose payload is Ethernet
 };
 
-// Things worth telling the user; counted by kind, the first few kept whole.
+// What the extractor could not use whole, in the reader's vocabulary
+// (etl/diagnostics.h): counted by code, the first ones kept with the file
+// offset and index of the buffer that held the event.
 struct WarningLog {
-  std::map<std::string, uint64_t> counts;
-  std::vector<std::string> samples;   // "kind: message"
+  std::map<std::string, uint64_t> counts;  // by code name
+  std::vector<etl::Diagnostic> samples;
   size_t maxSamples = 50;
   uint64_t total = 0;
-  void add(const std::string& kind, const std::string& message);
+  // `rec` is the event concerned, or nullptr (end of trace).
+  void add(etl::Code code, const etl::EventRecord* rec, const std::string& message);
+  // "code: message", as convert prints a warning.
+  static std::string text(const etl::Diagnostic& d);
 };
 
 struct PktmonComponent {
@@ -118,8 +133,9 @@ class PacketExtractor {
     std::vector<int32_t> off;
   };
 
-  const Layout& layout(const etl::EventRecord& rec, const std::vector<std::string>& names,
-                       const std::vector<int32_t>& known);
+  const Layout& layout(const etl::EventRecord& rec, const std::vector<std::string>& names);
+  // The schema of a variable layout: the file's, else the built-in one.
+  const etl::Schema* variableLayout(const etl::EventRecord& rec);
   Interface* findOrCreate(const InterfaceKey& key, uint16_t linkType, uint32_t miniport, const etl::EventRecord& rec);
   void assignId(Interface* f);
   void onNdisFragment(const etl::EventRecord& rec);
@@ -168,9 +184,5 @@ void appendPacketComment(const Packet& p, std::string& out);
 
 // Wi-Fi PHY name as etl2pcapng prints it.
 const char* phyTypeName(uint32_t id);
-
-// UTF-16LE NUL-terminated string at p (at most `avail` bytes) → UTF-8.
-// *used = bytes consumed including the terminator; false if no terminator.
-bool readUtf16z(const uint8_t* p, size_t avail, std::string& out, size_t* used);
 
 }  // namespace capture

@@ -1,5 +1,9 @@
 #include "netparse.h"
 
+#include <cstring>
+
+#include "constants.h"
+
 namespace capture {
 
 namespace {
@@ -52,9 +56,6 @@ bool locate80211(const uint8_t* d, uint32_t len, uint32_t* ip) {
   return followEthertype(d, len, h + 6, ip);
 }
 
-const uint8_t kImds4[4] = {169, 254, 169, 254};
-const uint8_t kImds6[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
-
 bool eq(const uint8_t* a, const uint8_t* b, int n) {
   for (int i = 0; i < n; ++i)
     if (a[i] != b[i]) return false;
@@ -64,7 +65,7 @@ bool eq(const uint8_t* a, const uint8_t* b, int n) {
 bool tcpPortsMatch(const uint8_t* tcp, uint32_t avail, bool srcIsImds, bool dstIsImds) {
   if (avail < 4) return false;
   uint16_t sp = be16(tcp), dp = be16(tcp + 2);
-  return (dstIsImds && dp == 80) || (srcIsImds && sp == 80);
+  return (dstIsImds && dp == known::kImdsPort) || (srcIsImds && sp == known::kImdsPort);
 }
 
 }  // namespace
@@ -110,7 +111,7 @@ bool isImdsTcp(const uint8_t* ip, uint32_t len) {
     if (len < 20) return false;
     uint32_t ihl = uint32_t(ip[0] & 0x0F) * 4;
     if (ihl < 20 || ip[9] != 6) return false;
-    bool src = eq(ip + 12, kImds4, 4), dst = eq(ip + 16, kImds4, 4);
+    bool src = eq(ip + 12, known::kImdsIpv4, 4), dst = eq(ip + 16, known::kImdsIpv4, 4);
     if (!src && !dst) return false;
     uint16_t fragOff = be16(ip + 6) & 0x1FFF;
     if (fragOff != 0) return true;  // a later fragment: no TCP header to check
@@ -119,7 +120,7 @@ bool isImdsTcp(const uint8_t* ip, uint32_t len) {
   }
   if (v == 6) {
     if (len < 40) return false;
-    bool src = eq(ip + 8, kImds6, 16), dst = eq(ip + 24, kImds6, 16);
+    bool src = eq(ip + 8, known::kImdsIpv6, 16), dst = eq(ip + 24, known::kImdsIpv6, 16);
     if (!src && !dst) return false;
     uint8_t next = ip[6];
     uint32_t pos = 40;
@@ -149,6 +150,31 @@ bool isImdsTcp(const uint8_t* ip, uint32_t len) {
     return false;
   }
   return false;
+}
+
+bool parseSocketAddress(const uint8_t* p, uint32_t len, SocketAddress* out) {
+  // SOCKADDR_IN: u16 family 2, u16 port (network order), 4-byte address, 8 bytes of zero.
+  // SOCKADDR_IN6: u16 family 23, u16 port, u32 flow info, 16-byte address, u32 scope id.
+  if (!p || len < 8) return false;
+  uint16_t family = uint16_t(p[0] | p[1] << 8);
+  if (family == 2) {
+    out->family = 2;
+    out->port = be16(p + 2);
+    std::memcpy(out->address, p + 4, 4);
+    return true;
+  }
+  if (family == 23 && len >= 24) {
+    out->family = 23;
+    out->port = be16(p + 2);
+    std::memcpy(out->address, p + 8, 16);
+    return true;
+  }
+  return false;
+}
+
+bool isImdsSocketAddress(const SocketAddress& a) {
+  if (a.port != known::kImdsPort) return false;
+  return a.family == 2 ? eq(a.address, known::kImdsIpv4, 4) : eq(a.address, known::kImdsIpv6, 16);
 }
 
 }  // namespace capture

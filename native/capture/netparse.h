@@ -21,4 +21,15 @@ uint32_t inferFrameLength(uint16_t linkType, const uint8_t* d, uint32_t len);
 // carry no port but belong to such a datagram only if the address matches).
 bool isImdsTcp(const uint8_t* ip, uint32_t len);
 
+// A Winsock SOCKADDR_IN / SOCKADDR_IN6, as TCPIP events carry their
+// endpoints (docs/etl-format.md, Microsoft-Windows-TCPIP connection events).
+struct SocketAddress {
+  uint16_t family = 0;      // 2 IPv4, 23 IPv6
+  uint16_t port = 0;        // host order
+  uint8_t address[16] = {}; // 4 bytes used for IPv4
+};
+bool parseSocketAddress(const uint8_t* p, uint32_t len, SocketAddress* out);
+// 169.254.169.254:80 or [fd00:ec2::254]:80.
+bool isImdsSocketAddress(const SocketAddress& a);
+
 }  // namespace capture

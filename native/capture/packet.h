@@ -8,13 +8,6 @@
 
 namespace capture {
 
-// Provider GUIDs of the packet sources (etl2pcapng.md §4).
-namespace ids {
-extern const etl::Guid NdisPacketCapture;  // {2ed6006e-4729-4609-b423-3ee7bcd678ef}
-extern const etl::Guid NdisWanCapture;     // {d84521f7-2235-4237-a7c0-14e3a9676286}
-extern const etl::Guid PktMon;             // {4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac}
-}  // namespace ids
-
 // NDIS-PacketCapture keyword bits (etl2pcapng.md §4.1).
 namespace kw {
 constexpr uint64_t WirelessWan = 0x200;

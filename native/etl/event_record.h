@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <cstddef>
+#include "event_descriptor.h"
 #include "guid.h"
 
 namespace etl {
@@ -62,6 +63,17 @@ struct EventRecord {
   // Payload (user data / MOF data / message arguments).
   const uint8_t* userData = nullptr;
   uint32_t userDataLen = 0;
+
+  EventDescriptor descriptor() const { return EventDescriptor{id, version, channel, level, opcode, task, keywords}; }
+  void setDescriptor(const EventDescriptor& d) {
+    id = d.id;
+    version = d.version;
+    channel = d.channel;
+    level = d.level;
+    opcode = d.opcode;
+    task = d.task;
+    keywords = d.keyword;
+  }
 };
 
 }  // namespace etl

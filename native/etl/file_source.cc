@@ -28,18 +28,18 @@ FileSource::FileSource(const std::string& path) {
   int rc = ::stat(path.c_str(), &st);
   bool isDir = rc == 0 && S_ISDIR(st.st_mode);
 #endif
-  if (rc != 0) throw EtlError{"open", path + ": cannot open: " + std::strerror(errno), 0, -1};
-  if (isDir) throw EtlError{"open", path + ": is a directory, not an .etl file", 0, -1};
+  if (rc != 0) throw EtlError{Code::Open, path + ": cannot open: " + std::strerror(errno), 0, -1};
+  if (isDir) throw EtlError{Code::Open, path + ": is a directory, not an .etl file", 0, -1};
 #ifdef _WIN32
   f_ = _wfopen(wide.c_str(), L"rb");
 #else
   f_ = std::fopen(path.c_str(), "rb");
 #endif
-  if (!f_) throw EtlError{"open", path + ": cannot open: " + std::strerror(errno), 0, -1};
+  if (!f_) throw EtlError{Code::Open, path + ": cannot open: " + std::strerror(errno), 0, -1};
   if (etl_seek(f_, 0, SEEK_END) != 0) {
     std::fclose(f_);
     f_ = nullptr;
-    throw EtlError{"open", path + ": cannot seek: " + std::strerror(errno), 0, -1};
+    throw EtlError{Code::Open, path + ": cannot seek: " + std::strerror(errno), 0, -1};
   }
   size_ = uint64_t(etl_tell(f_));
   std::setvbuf(f_, nullptr, _IONBF, 0);  // we read whole buffers; stdio buffering only copies

@@ -64,7 +64,7 @@ EtlReader::EtlReader(const std::string& path, ReaderOptions opts) : path_(path),
 
 EtlReader::~EtlReader() = default;
 
-void EtlReader::report(Severity sev, const std::string& code, const std::string& what, uint64_t offset, int64_t buffer) {
+void EtlReader::report(Severity sev, Code code, const std::string& what, uint64_t offset, int64_t buffer) {
   Diagnostic d;
   d.severity = sev;
   d.code = code;
@@ -85,12 +85,12 @@ std::vector<Diagnostic> EtlReader::takeNewDiagnostics() {
 
 void EtlReader::index() {
   uint8_t hb[kBufferHeaderSize + 0x20];
-  if (fileSize_ == 0) throw EtlError{"not-etl", path_ + ": empty file, not an .etl trace", 0, -1};
+  if (fileSize_ == 0) throw EtlError{Code::NotEtl, path_ + ": empty file, not an .etl trace", 0, -1};
   size_t first = size_t(std::min<uint64_t>(fileSize_, sizeof hb));
-  if (!file_->readAt(0, hb, first)) throw EtlError{"io", path_ + ": read error at offset 0", 0, -1};
+  if (!file_->readAt(0, hb, first)) throw EtlError{Code::Io, path_ + ": read error at offset 0", 0, -1};
   if (first < sizeof hb) {
     const char* what = sniff(hb, first);
-    throw EtlError{"not-etl", path_ + ": not an .etl trace: " + std::to_string(fileSize_) + " bytes, too short" +
+    throw EtlError{Code::NotEtl, path_ + ": not an .etl trace: " + std::to_string(fileSize_) + " bytes, too short" +
                                   (what ? std::string(" (looks like ") + what + ")" : ""), 0, -1};
   }
   BufferHeader h0 = BufferHeader::parse(hb);
@@ -99,28 +99,28 @@ void EtlReader::index() {
   if (h0.type != kBufferHeader || hb[kBufferHeaderSize + 3] != 0xC0 || (htype != 1 && htype != 2) ||
       rd16(hb + kBufferHeaderSize + 6) != 0) {
     const char* what = sniff(hb, first);
-    throw EtlError{"not-etl", path_ + ": not an .etl trace: offset 0 does not hold a trace header buffer" +
+    throw EtlError{Code::NotEtl, path_ + ": not an .etl trace: offset 0 does not hold a trace header buffer" +
                                   (what ? std::string(" (looks like ") + what + ")" : std::string(" (first event marker ") + hex(marker) + ")"),
                    0, 0};
   }
   if (h0.bufferSize < kBufferHeaderSize || h0.compressed())
-    throw EtlError{"not-etl", path_ + ": buffer 0 at offset 0: header buffer has BufferSize " + std::to_string(h0.bufferSize) +
+    throw EtlError{Code::NotEtl, path_ + ": buffer 0 at offset 0: header buffer has BufferSize " + std::to_string(h0.bufferSize) +
                                   (h0.compressed() ? " and is marked compressed" : ""), 0, 0};
   // The logfile header event lives in buffer #0.
   uint64_t b0Avail = std::min<uint64_t>(h0.bufferSize, fileSize_);
   uint32_t b0End = h0.offset >= kBufferHeaderSize && h0.offset <= b0Avail ? h0.offset : uint32_t(b0Avail);
   std::vector<uint8_t> b0(b0End);
-  if (!file_->readAt(0, b0.data(), b0.size())) throw EtlError{"io", path_ + ": read error in buffer 0", 0, 0};
+  if (!file_->readAt(0, b0.data(), b0.size())) throw EtlError{Code::Io, path_ + ": read error in buffer 0", 0, 0};
   uint32_t evSize = rd16(b0.data() + kBufferHeaderSize + 4);
   if (evSize < 0x20 || kBufferHeaderSize + evSize > b0End)
-    throw EtlError{"not-etl", path_ + ": buffer 0 at offset 72: logfile header event size " + std::to_string(evSize) + " is invalid", 72, 0};
+    throw EtlError{Code::NotEtl, path_ + ": buffer 0 at offset 72: logfile header event size " + std::to_string(evSize) + " is invalid", 72, 0};
   std::string err = header_.parse(b0.data() + kBufferHeaderSize + 0x20, evSize - 0x20, htype == 2);
-  if (!err.empty()) throw EtlError{"not-etl", path_ + ": buffer 0 at offset 104: " + err, 104, 0};
+  if (!err.empty()) throw EtlError{Code::NotEtl, path_ + ": buffer 0 at offset 104: " + err, 104, 0};
   // EndTime is written when the session stops: a file read while its netsh or pktmon session still
   // runs has none, and lacks the events still held in the session's buffers (docs/etl-format.md,
   // A trace still being written).
   if (header_.endTime == 0)
-    report(Severity::Warning, "end-missing",
+    report(Severity::Warning, Code::EndMissing,
            "the logfile header has no end time: the trace was still being written (its session not stopped); events not yet flushed to the file are missing",
            kBufferHeaderSize + 0x20 + 0x10, 0);
   header_.referenceRaw = rdi64(b0.data() + kBufferHeaderSize + 0x10);
@@ -133,12 +133,12 @@ void EtlReader::index() {
   while (pos < fileSize_) {
     uint64_t left = fileSize_ - pos;
     if (left < kBufferHeaderSize) {
-      report(Severity::Warning, "truncated", std::to_string(left) + " trailing bytes, too few for a buffer header: the end of the trace is missing (still being written, or cut)", pos, idx);
+      report(Severity::Warning, Code::Truncated, std::to_string(left) + " trailing bytes, too few for a buffer header: the end of the trace is missing (still being written, or cut)", pos, idx);
       stats_.bytesSkipped += left;
       break;
     }
     if (!file_->readAt(pos, hb, kBufferHeaderSize)) {
-      report(Severity::Error, "io", "read error", pos, idx);
+      report(Severity::Error, Code::Io, "read error", pos, idx);
       stats_.bytesSkipped += left;
       break;
     }
@@ -149,13 +149,13 @@ void EtlReader::index() {
     if (bi.header.bufferSize < kBufferHeaderSize && zerosToEnd(pos)) {
       // Space the file system or the session reserved ahead of the data (a trace copied while it
       // was being written): nothing more to read, and nothing damaged.
-      report(Severity::Warning, "end-missing", "the last " + std::to_string(left) +
+      report(Severity::Warning, Code::EndMissing, "the last " + std::to_string(left) +
              " bytes are zeros, buffers not yet written: the end of the trace is missing (still being written?)", pos, idx);
       stats_.bytesSkipped += left;
       break;
     }
     if (bi.header.bufferSize < kBufferHeaderSize) {
-      report(Severity::Error, "buffer-size", "BufferSize " + std::to_string(bi.header.bufferSize) + " is smaller than the 72-byte buffer header", pos, idx);
+      report(Severity::Error, Code::BufferSize, "BufferSize " + std::to_string(bi.header.bufferSize) + " is smaller than the 72-byte buffer header", pos, idx);
       // Uncompressed files use one buffer size throughout: try to pick the chain up again there.
       uint64_t stride = header_.bufferSize;
       uint8_t nb[kBufferHeaderSize];
@@ -175,11 +175,11 @@ void EtlReader::index() {
         }
       }
       stats_.bytesSkipped += left;
-      report(Severity::Error, "chain-broken", "cannot find the next buffer; " + std::to_string(left) + " bytes not read", pos, idx);
+      report(Severity::Error, Code::ChainBroken, "cannot find the next buffer; " + std::to_string(left) + " bytes not read", pos, idx);
       break;
     }
     if (bi.header.bufferSize > left) {
-      report(Severity::Warning, "truncated", "BufferSize " + std::to_string(bi.header.bufferSize) + " runs past the end of the file (" +
+      report(Severity::Warning, Code::Truncated, "BufferSize " + std::to_string(bi.header.bufferSize) + " runs past the end of the file (" +
                                                  std::to_string(left) + " bytes left): the end of the trace is missing (still being written, or cut)", pos, idx);
       bi.onDisk = uint32_t(left);
     } else {
@@ -193,7 +193,7 @@ void EtlReader::index() {
     idx++;
   }
   if (header_.buffersWritten && header_.buffersWritten != index_.size())
-    report(Severity::Warning, "buffer-count", "the logfile header says " + std::to_string(header_.buffersWritten) + " buffers were written; the file holds " +
+    report(Severity::Warning, Code::BufferCount, "the logfile header says " + std::to_string(header_.buffersWritten) + " buffers were written; the file holds " +
                                                   std::to_string(index_.size()), fileSize_, -1);
 
   // Streams: buffer #0 first, then one per CPU in order of first appearance.
@@ -248,12 +248,12 @@ bool EtlReader::loadBuffer(Stream& s, size_t ip) {
     if (end < kBufferHeaderSize || end > h.bufferSize) {
       uint32_t alt = h.savedOffset >= kBufferHeaderSize && h.savedOffset <= h.bufferSize ? h.savedOffset : h.bufferSize;
       if (bi.index != 0 || end > h.bufferSize)  // buffer #0's Offset is sometimes stale; only a real overrun is worth a word
-        report(Severity::Warning, "buffer-offset", "Offset " + std::to_string(end) + " lies outside the buffer (BufferSize " +
+        report(Severity::Warning, Code::BufferOffset, "Offset " + std::to_string(end) + " lies outside the buffer (BufferSize " +
                                                        std::to_string(h.bufferSize) + "); using " + std::to_string(alt), bi.fileOffset, bidx);
       end = alt;
     }
     if (end > bi.onDisk) {
-      report(Severity::Warning, "truncated", "events end at " + std::to_string(end) + " but only " + std::to_string(bi.onDisk) +
+      report(Severity::Warning, Code::Truncated, "events end at " + std::to_string(end) + " but only " + std::to_string(bi.onDisk) +
                                                  " bytes of the buffer are in the file; reading what is there", bi.fileOffset, bidx);
       stats_.bytesSkipped += end - bi.onDisk;
       end = bi.onDisk;
@@ -264,7 +264,7 @@ bool EtlReader::loadBuffer(Stream& s, size_t ip) {
       heldBytes_ += s.data.capacity();
     }
     if (!file_->readAt(bi.fileOffset, s.data.data(), end)) {
-      report(Severity::Error, "io", "read error", bi.fileOffset, bidx);
+      report(Severity::Error, Code::Io, "read error", bi.fileOffset, bidx);
       stats_.badBuffers++;
       return false;
     }
@@ -273,14 +273,14 @@ bool EtlReader::loadBuffer(Stream& s, size_t ip) {
   }
   // Compressed: the header is stored plain, the event area is one XPRESS stream.
   if (bi.onDisk < h.bufferSize) {
-    report(Severity::Error, "truncated", "compressed buffer cut by the end of the file; skipped", bi.fileOffset, bidx);
+    report(Severity::Error, Code::Truncated, "compressed buffer cut by the end of the file; skipped", bi.fileOffset, bidx);
     stats_.badBuffers++;
     stats_.bytesSkipped += bi.onDisk;
     return false;
   }
   uint64_t limit = std::min<uint64_t>(std::max<uint64_t>(header_.bufferSize, 1u << 20), 256u << 20);
   if (h.offset < kBufferHeaderSize || h.offset - kBufferHeaderSize > limit) {
-    report(Severity::Error, "buffer-offset", "compressed buffer claims " + std::to_string(h.offset) + " bytes of events (limit " +
+    report(Severity::Error, Code::BufferOffset, "compressed buffer claims " + std::to_string(h.offset) + " bytes of events (limit " +
                                                  std::to_string(limit + kBufferHeaderSize) + "); skipped", bi.fileOffset, bidx);
     stats_.badBuffers++;
     stats_.bytesSkipped += bi.onDisk;
@@ -292,7 +292,7 @@ bool EtlReader::loadBuffer(Stream& s, size_t ip) {
   // hostile, and inflating it would only burn CPU time (thousands of them: hours).
   constexpr uint64_t kMaxRatio = 1024;
   if (uint64_t(h.offset - kBufferHeaderSize) > uint64_t(csize) * kMaxRatio + 4096) {
-    report(Severity::Error, "compression-ratio", "compressed buffer of " + std::to_string(csize) + " bytes claims " +
+    report(Severity::Error, Code::CompressionRatio, "compressed buffer of " + std::to_string(csize) + " bytes claims " +
                                                     std::to_string(h.offset - kBufferHeaderSize) + " bytes of events (over " +
                                                     std::to_string(kMaxRatio) + ":1, not a real trace buffer); skipped", bi.fileOffset, bidx);
     stats_.badBuffers++;
@@ -310,7 +310,7 @@ bool EtlReader::loadBuffer(Stream& s, size_t ip) {
   // CPUs must not multiply that without bound. Checked before inflating.
   uint64_t heldAfter = heldBytes_ - s.data.capacity() + inflate_.capacity();
   if (heldAfter > kMaxHeldBytes) {
-    report(Severity::Error, "memory-limit", "this buffer (" + std::to_string(h.offset) + " bytes decompressed) and those the " +
+    report(Severity::Error, Code::MemoryLimit, "this buffer (" + std::to_string(h.offset) + " bytes decompressed) and those the " +
                                                 std::to_string(streams_.size() - 1) + " CPU streams hold would exceed " +
                                                 std::to_string(kMaxHeldBytes >> 20) + " MiB; skipped", bi.fileOffset, bidx);
     stats_.badBuffers++;
@@ -319,7 +319,7 @@ bool EtlReader::loadBuffer(Stream& s, size_t ip) {
   }
   if (!file_->readAt(bi.fileOffset, inflate_.data(), kBufferHeaderSize) ||
       !file_->readAt(bi.fileOffset + kBufferHeaderSize, scratch_.data(), csize)) {
-    report(Severity::Error, "io", "read error", bi.fileOffset, bidx);
+    report(Severity::Error, Code::Io, "read error", bi.fileOffset, bidx);
     stats_.badBuffers++;
     return false;
   }
@@ -334,7 +334,7 @@ bool EtlReader::loadBuffer(Stream& s, size_t ip) {
     if (alt.ok) r = alt;
   }
   if (!r.ok) {
-    report(Severity::Error, "decompress", "cannot decompress (" + r.error + "); buffer skipped", bi.fileOffset, bidx);
+    report(Severity::Error, Code::Decompress, "cannot decompress (" + r.error + "); buffer skipped", bi.fileOffset, bidx);
     stats_.badBuffers++;
     stats_.bytesSkipped += bi.onDisk;
     return false;
@@ -384,7 +384,7 @@ bool EtlReader::decodeAt(Stream& s, EventRecord& rec) {
     std::string at = bi.header.compressed() ? "record at decompressed offset " + std::to_string(s.pos) + ": " : "record: ";
     if (r.status == DecodeStatus::Unknown) stats_.unknownRecords++;
     report(r.status == DecodeStatus::Unknown ? Severity::Warning : Severity::Error,
-           r.status == DecodeStatus::Unknown ? "unknown-record" : "record-size",
+           r.status == DecodeStatus::Unknown ? Code::UnknownRecord : Code::RecordSize,
            at + r.error + "; " + std::to_string(s.end - s.pos) + " bytes of this buffer skipped", where, bi.index);
     stats_.bytesSkipped += s.end - s.pos;
     s.pos = s.end;

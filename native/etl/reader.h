@@ -71,7 +71,7 @@ class EtlReader : public TraceSource {
   bool zerosToEnd(uint64_t from);
   bool loadBuffer(Stream& s, size_t indexPos);
   bool decodeAt(Stream& s, EventRecord& rec);
-  void report(Severity sev, const std::string& code, const std::string& what, uint64_t offset, int64_t buffer);
+  void report(Severity sev, Code code, const std::string& what, uint64_t offset, int64_t buffer);
 
   std::string path_;
   ReaderOptions opts_;

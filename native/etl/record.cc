@@ -1,5 +1,6 @@
 #include "record.h"
 #include "bytes.h"
+#include "event_descriptor.h"
 #include "providers.h"
 
 namespace etl {
@@ -149,7 +150,7 @@ DecodeResult decodeRecord(const uint8_t* data, uint32_t end, uint32_t pos, uint3
       rec.rawTime = rdi64(p + 0x10);
       rec.opcode = uint8_t(rec.hookId & 0xFF);
       rec.id = rec.opcode;
-      rec.provider = kernelGroupGuid(uint8_t(rec.hookId >> 8));
+      rec.provider = kernelEventClass(rec.hookId);
       break;
     }
     case RecordKind::PerfInfo: {
@@ -159,7 +160,7 @@ DecodeResult decodeRecord(const uint8_t* data, uint32_t end, uint32_t pos, uint3
       rec.rawTime = rdi64(p + 8);
       rec.opcode = uint8_t(rec.hookId & 0xFF);
       rec.id = rec.opcode;
-      rec.provider = kernelGroupGuid(uint8_t(rec.hookId >> 8));
+      rec.provider = kernelEventClass(rec.hookId);
       uint32_t ext = ((ver & 0x8000) ? 8 : 0) + 8 * ((ver >> 8) & 7);
       if (payload + ext > size) return bad(DecodeStatus::Bad, "PERFINFO record too short for its PEBS/PMC extension");
       payload += ext;
@@ -184,13 +185,7 @@ DecodeResult decodeRecord(const uint8_t* data, uint32_t end, uint32_t pos, uint3
       rec.pid = rd32(p + 0xC);
       rec.rawTime = rdi64(p + 0x10);
       rec.provider = Guid::fromBytes(p + 0x18);
-      rec.id = rd16(p + 0x28);
-      rec.version = p[0x2A];
-      rec.channel = p[0x2B];
-      rec.level = p[0x2C];
-      rec.opcode = p[0x2D];
-      rec.task = rd16(p + 0x2E);
-      rec.keywords = rd64(p + 0x30);
+      rec.setDescriptor(readEventDescriptor(p + 0x28));
       rec.activityId = Guid::fromBytes(p + 0x40);
       if (rec.eventFlags & 0x0001) {
         // Extended data items: each u16 item length (8-aligned), u16 type, u16 linkage, u16 data size.

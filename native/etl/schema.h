@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+#include "event_descriptor.h"
 #include "event_record.h"
 #include "guid.h"
 
@@ -87,19 +88,15 @@ struct PropertyInfo {
   bool isStruct() const { return (flags & prop::Struct) != 0; }
 };
 
-enum class SchemaSource : uint8_t { TdhBlob, TraceLogging };
+// Where a schema came from: a TDH blob or TraceLogging metadata in the file,
+// or the built-in layouts (known_layouts.h) for files that carry none.
+enum class SchemaSource : uint8_t { TdhBlob, TraceLogging, Builtin };
 
 struct Schema {
   SchemaSource source = SchemaSource::TdhBlob;
   Guid provider{};
   Guid eventGuid{};             // TRACE_EVENT_INFO.EventGuid (MOF class), zero if none
-  uint16_t eventId = 0;
-  uint8_t version = 0;
-  uint8_t channel = 0;
-  uint8_t level = 0;
-  uint8_t opcode = 0;
-  uint16_t task = 0;
-  uint64_t keyword = 0;
+  EventDescriptor descriptor;   // id, version, opcode, ... of the event described
   uint32_t decodingSource = 0;  // DECODING_SOURCE: 0 manifest, 1 WBEM/MOF, 2 WPP, 3 TLG
   uint32_t tags = 0;
 
@@ -201,6 +198,11 @@ std::optional<FieldSpan> findField(const Schema& schema, std::string_view name,
 // booleans), zero-extended; nullopt if absent, not an integer, or out of range.
 std::optional<uint64_t> readUnsignedField(const Schema& schema, int index, const uint8_t* data,
                                           uint32_t len, bool pointer64);
+// Where top-level properties 0..last sit, in one walk over the payload (for
+// layouts with variable fields read one after the other). False when the
+// payload ends early or the schema cannot size a field; *error says which.
+bool fieldSpans(const Schema& schema, uint32_t last, const uint8_t* data, uint32_t len, bool pointer64,
+                std::vector<FieldSpan>& out, std::string* error = nullptr);
 
 // ---- Parsers ---------------------------------------------------------------
 
@@ -255,8 +257,11 @@ class SchemaRegistry {
   const Schema* traceLoggingSchema(const EventRecord& rec, std::string* error = nullptr);
 
   // The schema for any record: TraceLogging metadata first, then a TDH blob
-  // by (provider, id, version), then by (class GUID, opcode, version).
+  // by (provider, id, version), then by (class GUID, opcode, version), then
+  // (unless switched off) the built-in layout (known_layouts.h).
   const Schema* schemaFor(const EventRecord& rec, std::string* error = nullptr);
+  // Whether schemaFor() falls back to the built-in layouts (default true).
+  void useKnownLayouts(bool on) { knownLayouts_ = on; }
 
   // Maps from EVENT_MAP_INFO records.
   const ValueMap* findMap(const Guid& provider, const std::string& name) const;
@@ -290,6 +295,7 @@ class SchemaRegistry {
   std::unordered_map<std::string, std::unique_ptr<Schema>> tl_;  // provider bytes + metadata bytes
   std::vector<std::string> rejections_;
   uint64_t rejected_ = 0;
+  bool knownLayouts_ = true;
 };
 
 }  // namespace etl

@@ -15,7 +15,7 @@ std::unique_ptr<TraceSource> openTraceSource(const std::string& path, Backend ba
 #ifdef _WIN32
     return openTdhSource(path);
 #else
-    throw EtlError{"backend", "the tdh backend uses the Windows ETW consumer API and exists only on Windows; use the portable backend", 0, -1};
+    throw EtlError{Code::Backend, "the tdh backend uses the Windows ETW consumer API and exists only on Windows; use the portable backend", 0, -1};
 #endif
   }
   return std::make_unique<EtlReader>(path);

@@ -67,7 +67,7 @@ class TdhSource : public TraceSource {
     log_.Context = this;
     handle_ = OpenTraceW(&log_);
     if (handle_ == INVALID_PROCESSTRACE_HANDLE)
-      throw EtlError{"open", path + ": OpenTrace failed with Windows error " + std::to_string(GetLastError()), 0, -1};
+      throw EtlError{Code::Open, path + ": OpenTrace failed with Windows error " + std::to_string(GetLastError()), 0, -1};
     const TRACE_LOGFILE_HEADER& h = log_.LogfileHeader;
     header_.bufferSize = h.BufferSize;
     header_.majorVersion = h.VersionDetail.MajorVersion;
@@ -98,7 +98,7 @@ class TdhSource : public TraceSource {
     thread_ = CreateThread(nullptr, 0, &TdhSource::run, this, 0, nullptr);
     if (!thread_) {
       CloseTrace(handle_);
-      throw EtlError{"open", path + ": cannot start the ProcessTrace thread", 0, -1};
+      throw EtlError{Code::Open, path + ": cannot start the ProcessTrace thread", 0, -1};
     }
   }
 
@@ -132,7 +132,7 @@ class TdhSource : public TraceSource {
         reported_ = true;
         Diagnostic d;
         d.severity = Severity::Error;
-        d.code = "processtrace";
+        d.code = Code::ProcessTrace;
         d.message = path_ + ": ProcessTrace stopped with Windows error " + std::to_string(status_);
         diagnostics_.push_back(d);
       }

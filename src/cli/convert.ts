@@ -1,24 +1,12 @@
 import type { Argv } from 'yargs';
 import { statSync } from 'node:fs';
 import { convert, ConvertError, defaultOutput } from '../convert.js';
+import { isNativeError } from '../native/binding.js';
 import { EXIT, CliError } from './exit.js';
 import { Progress } from './progress.js';
 
-interface ConvertArgs {
-  file: string;
-  output?: string;
-  force: boolean;
-  pid?: number;
-  imdsOnly: boolean;
-  dedupe: boolean;
-  json: boolean;
-  strict: boolean;
-  quiet: boolean;
-  backend: 'portable' | 'tdh';
-}
-
 export function convertCommand(y: Argv): Argv {
-  return y.command<ConvertArgs>(
+  return y.command(
     'convert <file>',
     'Convert a netsh/pktmon .etl capture to pcapng (etl2pcapng-compatible, 100 ns timestamps)',
     (b) =>
@@ -32,7 +20,7 @@ export function convertCommand(y: Argv): Argv {
         .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
         .option('strict', { type: 'boolean', default: false, describe: 'stop (exit 2) at the first damaged part of the input' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
-        .option('backend', { choices: ['portable', 'tdh'] as const, default: 'portable' as const, describe: "reader: portable (any OS) or tdh (Windows' ETW API)" }) as unknown as Argv<ConvertArgs>,
+        .option('backend', { choices: ['portable', 'tdh'] as const, default: 'portable' as const, describe: "reader: portable (any OS) or tdh (Windows' ETW API)" }),
     async (args) => {
       const output = args.output ?? defaultOutput(args.file);
       let size = 0;
@@ -76,11 +64,11 @@ export function convertCommand(y: Argv): Argv {
         process.exitCode = s.diagnostics.length > 0 || s.diagnosticCount > 0 ? EXIT.partial : EXIT.ok;
       } catch (e) {
         progress.done();
-        const err = e as { code?: string; message?: string };
-        if (err.code === 'ETL_CANCELLED') throw new CliError('interrupted; no output written', EXIT.interrupted);
+        if (isNativeError(e) && e.code === 'ETL_cancelled') throw new CliError('interrupted; no output written', EXIT.interrupted);
         if (e instanceof ConvertError) throw new CliError(e.message, e.code === 'EXISTS' || e.code === 'SAME_FILE' ? EXIT.usage : EXIT.input);
-        if (e instanceof TypeError) throw new CliError(err.message ?? String(e), EXIT.usage);
-        throw new CliError(err.message ?? String(e), EXIT.input);
+        const message = e instanceof Error ? e.message : String(e);
+        if (e instanceof TypeError) throw new CliError(message, EXIT.usage);
+        throw new CliError(message, EXIT.input);
       } finally {
         process.off('SIGINT', onSigint);
       }

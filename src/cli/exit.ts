@@ -1,4 +1,5 @@
 // Exit codes (documented in the README) and the error type commands throw.
+import { isNativeError } from '../native/binding.js';
 export const EXIT = {
   ok: 0,
   usage: 1,
@@ -22,8 +23,7 @@ export function toCliError(e: unknown): CliError {
   if (e instanceof CliError) return e;
   // The addon throws TypeError for bad arguments (an unknown provider name, ...).
   if (e instanceof TypeError) return new CliError(e.message, EXIT.usage);
-  if ((e as { code?: string })?.code === 'ETL_backend') return new CliError((e as Error).message, EXIT.usage);
-  const err = e as { message?: string; code?: string };
-  const msg = err?.message ?? String(e);
-  return new CliError(msg, EXIT.input);
+  if (isNativeError(e) && e.code === 'ETL_backend') return new CliError(e.message, EXIT.usage);
+  const message = (e as { message?: unknown } | null | undefined)?.message;
+  return new CliError(typeof message === 'string' ? message : String(e), EXIT.input);
 }

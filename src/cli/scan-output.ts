@@ -49,7 +49,7 @@ export class ScanOutput {
         requests: f.requests.length,
         names: f.names,
         diagnostics: f.diagnostics,
-        warnings: f.warnings,
+        warnings: f.warnings.map((w) => w.message),
       });
       for (const p of f.processes) this.jsonItem(this.processes, p);
       for (const r of f.requests) this.jsonItem(this.requests, requestJson(r));

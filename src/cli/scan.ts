@@ -7,23 +7,8 @@ import { expandInputs } from './inputs.js';
 import { Progress } from './progress.js';
 import { ScanOutput } from './scan-output.js';
 
-interface ScanArgs {
-  inputs: string[];
-  processes?: string;
-  cab?: string;
-  autoCab: boolean;
-  requests: boolean;
-  json: boolean;
-  csv: boolean;
-  failOnV1: boolean;
-  strict: boolean;
-  quiet: boolean;
-  backend: 'portable' | 'tdh';
-  jobs?: number;
-}
-
 export function scanCommand(y: Argv): Argv {
-  return y.command<ScanArgs>(
+  return y.command(
     'scan <inputs...>',
     'Which processes called IMDS with (v2) and without (v1) a token, from netsh/pktmon .etl captures',
     (b) =>
@@ -40,7 +25,7 @@ export function scanCommand(y: Argv): Argv {
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or notes on stderr' })
         .option('backend', { choices: ['portable', 'tdh'] as const, default: 'portable' as const, describe: "reader: portable (any OS) or tdh (Windows' ETW API)" })
         .option('jobs', { alias: 'j', type: 'number', describe: `files scanned at once, one worker thread each (default: the usable CPUs, container CPU quota included: ${defaultJobs()} here)` })
-        .conflicts('json', 'csv') as unknown as Argv<ScanArgs>,
+        .conflicts('json', 'csv'),
     async (args) => {
       const { files, missing } = expandInputs(args.inputs);
       for (const m of missing) process.stderr.write(`etl-imds: warning: ${m}: no .etl files found\n`);
@@ -89,7 +74,7 @@ export function scanCommand(y: Argv): Argv {
                 cancelled = true;
               }
               for (const d of r.diagnostics) process.stderr.write(`etl-imds: ${d.severity}: ${d.message}\n`);
-              if (!args.quiet) for (const w of r.warnings.slice(0, 10)) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${w}\n`);
+              if (!args.quiet) for (const w of r.warnings.slice(0, 10)) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${w.message}\n`);
               if (r.diagnostics.length > 0) worst = Math.max(worst, args.strict ? EXIT.input : EXIT.partial);
             } else if (o.error.kind === 'cancelled') {
               interrupted = true;

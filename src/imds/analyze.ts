@@ -3,6 +3,7 @@
 // State is per live connection; finished connections are released as soon as
 // they are closed (after a linger for late retransmissions) or idle.
 
+import { IMDS } from '../constants.js';
 import type { ImdsPacket } from '../native/types.js';
 import { HintIndex, tupleKey } from './attribute.js';
 import { Connection, type ConnectionLimits, type RequestRecord } from './connection.js';
@@ -10,15 +11,15 @@ import { IPPROTO_TCP, parseIp } from './ip.js';
 import type { Budget, SegmentMeta } from './reassembly.js';
 import { parseTcp, TCP_ACK } from './tcp.js';
 import type {
-  ImdsEndpoint, ImdsOptions, ImdsRequest, ImdsResult, ImdsStats, TcpipHint,
+  ImdsEndpoint, ImdsNote, ImdsNoteCode, ImdsOptions, ImdsRequest, ImdsResult, ImdsStats, TcpipHint,
 } from './types.js';
 
-export const IMDS_ENDPOINTS: readonly ImdsEndpoint[] = ['169.254.169.254', 'fd00:ec2::254'];
-export const IMDS_PORT = 80;
+export const IMDS_ENDPOINTS: readonly ImdsEndpoint[] = [IMDS.ipv4, IMDS.ipv6];
+export const IMDS_PORT = IMDS.port;
 
 /** The IMDS endpoint an address (canonical text, IPv4-mapped already folded) names, if any. */
 export function imdsEndpointOf(addr: string): ImdsEndpoint | null {
-  return addr === '169.254.169.254' ? '169.254.169.254' : addr === 'fd00:ec2::254' ? 'fd00:ec2::254' : null;
+  return addr === IMDS.ipv4 ? IMDS.ipv4 : addr === IMDS.ipv6 ? IMDS.ipv6 : null;
 }
 
 const SWEEP_EVERY = 512;
@@ -48,6 +49,7 @@ export class ImdsAnalyzer {
   private readonly maxConnections: number;
   private readonly idleTimeout: bigint;
   private readonly closedLinger: bigint;
+  private readonly file: string;
   private readonly stats: ImdsStats = {
     packets: 0, ignored: {}, duplicateAppearances: 0, retransmittedBytes: 0, gapBytes: 0,
     droppedBytes: 0, orphanResponses: 0, directionMismatches: 0, peakBufferedBytes: 0,
@@ -77,6 +79,7 @@ export class ImdsAnalyzer {
     this.maxConnections = pos(options.maxConnections, 4096, 'maxConnections');
     this.idleTimeout = options.idleTimeout ?? 15n * 60n * 10_000_000n;
     this.closedLinger = options.closedLinger ?? 2n * 60n * 10_000_000n;
+    this.file = options.file ?? '';
   }
 
   push(p: ImdsPacket): void {
@@ -205,24 +208,26 @@ export class ImdsAnalyzer {
     return req;
   }
 
-  private warnings(): string[] {
-    const w: string[] = [];
+  /** What the analysis could not use, as notes about the trace (ImdsOptions.file). */
+  private warnings(): ImdsNote[] {
+    const w: ImdsNote[] = [];
+    const note = (code: ImdsNoteCode, message: string) => w.push({ severity: 'warning', code, message, file: this.file, offset: 0, buffer: -1 });
     const s = this.stats;
     for (const [reason, n] of Object.entries(s.ignored)) {
-      w.push(`ignored ${n} packet(s): ${IGNORED_TEXT[reason] ?? reason}`);
+      note('ignored-packets', `ignored ${n} packet(s): ${IGNORED_TEXT[reason] ?? reason}`);
     }
     if (s.directionMismatches > 0) {
-      w.push(`${s.directionMismatches} packet(s) logged with a direction their addresses contradict (addresses used)`);
+      note('direction-mismatch', `${s.directionMismatches} packet(s) logged with a direction their addresses contradict (addresses used)`);
     }
-    if (s.gapBytes > 0) w.push(`${s.gapBytes} byte(s) missing from IMDS connections; requests they touch are 'unknown' or flagged 'gap'`);
+    if (s.gapBytes > 0) note('missing-bytes', `${s.gapBytes} byte(s) missing from IMDS connections; requests they touch are 'unknown' or flagged 'gap'`);
     if (this.limitHits > 0) {
-      w.push(`buffer limits reached ${this.limitHits} time(s): stopped waiting for missing bytes (see gap count)`);
+      note('buffer-limit', `buffer limits reached ${this.limitHits} time(s): stopped waiting for missing bytes (see gap count)`);
     }
     if (this.connectionEvictions > 0) {
-      w.push(`${this.connectionEvictions} connection(s) closed early: more than ${this.maxConnections} open at once`);
+      note('too-many-connections', `${this.connectionEvictions} connection(s) closed early: more than ${this.maxConnections} open at once`);
     }
-    if (s.droppedBytes > 0) w.push(`${s.droppedBytes} byte(s) outside any plausible TCP window ignored`);
-    if (s.orphanResponses > 0) w.push(`${s.orphanResponses} response(s) without a captured request`);
+    if (s.droppedBytes > 0) note('out-of-window', `${s.droppedBytes} byte(s) outside any plausible TCP window ignored`);
+    if (s.orphanResponses > 0) note('orphan-responses', `${s.orphanResponses} response(s) without a captured request`);
     return w;
   }
 }

@@ -1,6 +1,7 @@
 // PID attribution: packet PIDs are often logged in DPC or System context, so
 // they are votes, and TCPIP connection events fill in when packets carry none.
 
+import { IMDS } from '../constants.js';
 import { canonicalAddress } from './ip.js';
 import type { TcpipHint } from './types.js';
 
@@ -55,8 +56,8 @@ export class HintIndex {
     const remote = canonicalAddress(h.remoteAddr);
     if (!local || !remote || h.pid === 0 || h.pid === 0xffffffff || h.pid < 0) { this.ignored++; return; }
     let key: string;
-    if (this.isImds(remote) && h.remotePort === 80) key = tupleKey(local, h.localPort, remote);
-    else if (this.isImds(local) && h.localPort === 80) key = tupleKey(remote, h.remotePort, local);
+    if (this.isImds(remote) && h.remotePort === IMDS.port) key = tupleKey(local, h.localPort, remote);
+    else if (this.isImds(local) && h.localPort === IMDS.port) key = tupleKey(remote, h.remotePort, local);
     else { this.ignored++; return; }
     const list = this.byTuple.get(key);
     if (list) list.push(h);

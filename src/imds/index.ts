@@ -2,7 +2,7 @@
 // classifies each request as token / v2 / v1 / unknown with its PID.
 
 export type {
-  ImdsAttribution, ImdsClass, ImdsEndpoint, ImdsFlag, ImdsOptions, ImdsRequest, ImdsResult, ImdsStats,
+  ImdsAttribution, ImdsClass, ImdsEndpoint, ImdsFlag, ImdsNote, ImdsNoteCode, ImdsOptions, ImdsRequest, ImdsResult, ImdsStats,
   TcpipHint, TcpipHintKind,
 } from './types.js';
 export { analyzeImds, analyzeImdsSync, ImdsAnalyzer, IMDS_ENDPOINTS, IMDS_PORT, imdsEndpointOf } from './analyze.js';

@@ -1,6 +1,9 @@
 // Public shapes of the IMDS analysis (what `etl-imds scan` builds its output from).
 
-export type ImdsEndpoint = '169.254.169.254' | 'fd00:ec2::254';
+import type { IMDS } from '../constants.js';
+import type { Diagnostic } from '../native/types.js';
+
+export type ImdsEndpoint = typeof IMDS.ipv4 | typeof IMDS.ipv6;
 
 /**
  * token: PUT carrying X-aws-ec2-metadata-token-ttl-seconds (IMDSv2 session start).
@@ -92,6 +95,8 @@ export interface ImdsOptions {
   closedLinger?: bigint;
   /** Frame numbers kept per request. Default 16. */
   maxFramesPerRequest?: number;
+  /** The trace the packets come from, named in the notes of the result. */
+  file?: string;
 }
 
 export interface ImdsStats {
@@ -107,9 +112,22 @@ export interface ImdsStats {
   peakBufferedBytes: number;
 }
 
+/** What the analysis of a trace's IMDS traffic could not use. */
+export type ImdsNoteCode =
+  | 'ignored-packets'        // packets that are not TCP to or from IMDS port 80, or not IP at all
+  | 'direction-mismatch'     // logged direction contradicted by the addresses
+  | 'missing-bytes'          // gaps in IMDS connections
+  | 'buffer-limit'           // stopped waiting for missing bytes
+  | 'too-many-connections'   // connections closed early
+  | 'out-of-window'          // bytes outside any plausible TCP window
+  | 'orphan-responses';      // responses without a captured request
+
+/** A note about the analysis, in the shape of every other diagnostic (not tied to a byte offset). */
+export type ImdsNote = Diagnostic<ImdsNoteCode>;
+
 export interface ImdsResult {
   requests: ImdsRequest[];
   connections: number;
-  warnings: string[];
+  warnings: ImdsNote[];
   stats: ImdsStats;
 }

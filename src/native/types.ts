@@ -1,5 +1,7 @@
-// Shapes of what the native addon hands to JavaScript. Times are UTC FILETIME
-// (100 ns since 1601-01-01) as bigint: a double cannot hold them exactly.
+// Shapes of what the native addon hands to JavaScript (src/native/binding.ts
+// declares the functions that return them). Times are UTC FILETIME (100 ns
+// since 1601-01-01) as bigint: a double cannot hold them exactly.
+import type { NativeCode } from './binding.js';
 
 export interface TraceHeader {
   file: string;
@@ -51,17 +53,26 @@ export interface TraceEvent {
   pointerSize: 4 | 8;
   eventName?: string;         // from an embedded schema
   properties?: Record<string, PropertyValue>; // decoded from an embedded schema or a known layout
+  /** Set when the payload ended before the schema's last property (properties holds those before it). */
+  propertiesTruncated?: boolean;
+  /** Why decoding stopped before the schema's last property. */
+  propertiesError?: string;
   userData: Uint8Array;
   bufferIndex: number;
   fileOffset: number;         // file offset of the buffer holding the record
 }
 
-export interface Diagnostic {
+/**
+ * A problem found in an input, in the one vocabulary every layer uses: the reader and the packet
+ * decoders (codes of native/etl/diagnostics.h), the IMDS analysis and the process sources (their
+ * own codes, `Code`).
+ */
+export interface Diagnostic<Code extends string = NativeCode> {
   severity: 'warning' | 'error';
-  code: string;               // e.g. 'buffer-size', 'record-size', 'decompress'
-  message: string;            // names file, byte offset and buffer index
+  code: Code;
+  message: string;            // the reader's name file, byte offset and buffer index
   file: string;
-  offset: number;             // file byte offset
+  offset: number;             // file byte offset (0 when not tied to one)
   buffer: number;             // buffer index in file order, -1 if none
 }
 

@@ -5,7 +5,6 @@
 
 import { inflateRawSync } from 'node:zlib';
 import { ProcessesError } from './errors.js';
-import { latin1 } from './bytes.js';
 
 export interface CabMember {
   name: string;
@@ -373,4 +372,8 @@ export function cabChecksum(data: Uint8Array, seed: number): number {
     case 1: tail |= data[i++]!;
   }
   return (sum ^ tail) >>> 0;
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }

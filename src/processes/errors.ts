@@ -1,5 +1,8 @@
 // One error type for everything src/processes reads from untrusted input, so
-// callers (and the property tests) can tell "bad input" from a bug.
+// callers (and the property tests) can tell "bad input" from a bug. It has
+// the shape of every other diagnostic: code, message, file, byte offset.
+
+import type { Diagnostic } from '../native/types.js';
 
 export type ProcessesErrorCode =
   | 'tasklist-format'   // not a tasklist /svc table or CSV at all
@@ -9,16 +12,21 @@ export type ProcessesErrorCode =
   | 'cab-unsupported'   // valid cabinet, but a feature we do not read (LZX, Quantum, spanning)
   | 'cab-corrupt'       // checksum or compressed data is wrong
   | 'cab-limit'         // output would exceed the caller's limit
-  | 'payload';          // an event payload does not fit its layout
+  | 'payload';          // a process or service event lacks a field its kind has
 
-export class ProcessesError extends Error {
+export class ProcessesError extends Error implements Diagnostic<ProcessesErrorCode> {
+  readonly severity = 'error' as const;
   readonly code: ProcessesErrorCode;
-  /** Byte offset in the input the message refers to, when there is one. */
-  readonly offset?: number;
-  constructor(code: ProcessesErrorCode, message: string, offset?: number) {
+  /** Byte offset in the input the message refers to (0 when none). */
+  readonly offset: number;
+  readonly buffer = -1;
+  /** The input, once the caller that opened it knows ('' before). */
+  readonly file: string;
+  constructor(code: ProcessesErrorCode, message: string, offset = 0, file = '') {
     super(message);
     this.name = 'ProcessesError';
     this.code = code;
-    if (offset !== undefined) this.offset = offset;
+    this.offset = offset;
+    this.file = file;
   }
 }

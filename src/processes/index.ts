@@ -12,19 +12,14 @@ export {
 export { readCab, inspectCab, cabChecksum, type CabMember, type CabInfo, type CabCompression, type ReadCabOptions } from './cab.js';
 export { findCabForEtl, findCabForEtlSync } from './find-cab.js';
 export {
-  decodeMofProcess,
-  decodeKernelProcessEvent,
-  KERNEL_PROCESS_MOF_GUID,
-  KERNEL_PROCESS_PROVIDER_GUID,
+  processEventOf,
+  serviceEventOf,
+  EventShapeError,
+  PROCESS_NAMING_PROVIDERS,
   type ProcessEventInfo,
   type ProcessEventKind,
-} from './process-events.js';
-export {
-  decodeSystemConfigService,
-  SYSTEM_CONFIG_GUID,
-  SYSTEM_CONFIG_SERVICES_OPCODE,
   type ServiceConfigInfo,
-} from './system-config.js';
+} from './trace-events.js';
 export {
   ProcessTable,
   sameImage,

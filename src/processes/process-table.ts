@@ -7,17 +7,9 @@
 // processes alive at the end; when the trace shows the PID belonged to
 // someone else earlier, the snapshot answer is marked low confidence.
 
-import type { TraceEvent } from '../native/types.js';
-import { ProcessesError } from './errors.js';
-import {
-  decodeKernelProcessEvent,
-  decodeMofProcess,
-  KERNEL_PROCESS_MOF_GUID,
-  KERNEL_PROCESS_PROVIDER_GUID,
-  type ProcessEventInfo,
-} from './process-events.js';
-import { decodeSystemConfigService, SYSTEM_CONFIG_GUID, SYSTEM_CONFIG_SERVICES_OPCODE, type ServiceConfigInfo } from './system-config.js';
+import type { Diagnostic, TraceEvent } from '../native/types.js';
 import type { TasklistRow } from './tasklist.js';
+import { EventShapeError, processEventOf, serviceEventOf, type ProcessEventInfo, type ServiceConfigInfo } from './trace-events.js';
 
 export type NameSource = 'trace' | 'tasklist' | 'cab';
 export type Confidence = 'high' | 'medium' | 'low';
@@ -54,16 +46,8 @@ export interface ProcessLifetime {
   services: string[];
 }
 
-export interface ProcessTableProblem {
-  message: string;
-  provider: string;
-  id: number;
-  opcode: number;
-  version: number;
-  fileTime: bigint;
-  bufferIndex: number;
-  fileOffset: number;
-}
+/** A process or service event that lacks a field its kind has: where it is and why. */
+export type ProcessTableProblem = Diagnostic<'payload'>;
 
 type Observation =
   | { t: bigint; seq: number; type: 'process'; info: ProcessEventInfo }
@@ -79,6 +63,9 @@ export class ProcessTable {
   private readonly problemList: ProcessTableProblem[] = [];
   private problemCount = 0;
   private seq = 0;
+
+  /** `file`: the trace the events come from, named in the problems. */
+  constructor(private readonly file = '') {}
   /** Whether the trace logs process creation / exit at all (then silence means something). */
   private sawStarts = false;
   private sawEnds = false;
@@ -98,38 +85,28 @@ export class ProcessTable {
    * that was used; events of other providers are ignored cheaply.
    */
   addEvent(ev: TraceEvent): boolean {
-    const provider = ev.provider;
     try {
-      if (provider === KERNEL_PROCESS_MOF_GUID) {
-        const info = decodeMofProcess(ev.opcode, ev.version, ev.pointerSize, ev.userData);
-        if (!info) return false;
+      const info = processEventOf(ev);
+      if (info) {
         this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'process', info });
         return true;
       }
-      if (provider === KERNEL_PROCESS_PROVIDER_GUID) {
-        const info = decodeKernelProcessEvent(ev.id, ev.version, ev.userData);
-        if (!info) return false;
-        this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'process', info });
-        return true;
-      }
-      if (provider === SYSTEM_CONFIG_GUID && ev.opcode === SYSTEM_CONFIG_SERVICES_OPCODE) {
-        const info = decodeSystemConfigService(ev.version, ev.userData);
-        this.observe(info.pid, { t: ev.fileTime, seq: this.seq++, type: 'service', info });
+      const service = serviceEventOf(ev);
+      if (service) {
+        this.observe(service.pid, { t: ev.fileTime, seq: this.seq++, type: 'service', info: service });
         return true;
       }
     } catch (e) {
-      if (!(e instanceof ProcessesError)) throw e;
+      if (!(e instanceof EventShapeError)) throw e;
       this.problemCount++;
       if (this.problemList.length < MAX_PROBLEMS) {
         this.problemList.push({
+          severity: 'warning',
+          code: 'payload',
           message: `${e.message} (buffer ${ev.bufferIndex} at file offset ${ev.fileOffset})`,
-          provider,
-          id: ev.id,
-          opcode: ev.opcode,
-          version: ev.version,
-          fileTime: ev.fileTime,
-          bufferIndex: ev.bufferIndex,
-          fileOffset: ev.fileOffset,
+          file: this.file,
+          offset: ev.fileOffset,
+          buffer: ev.bufferIndex,
         });
       }
     }

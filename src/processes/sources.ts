@@ -32,7 +32,7 @@ export async function loadProcessesFile(path: string): Promise<ProcessList> {
     const { rows, format } = parseTasklistDetailed(bytes, { problems });
     return { rows, source: 'tasklist', path, format, problems };
   } catch (e) {
-    if (e instanceof ProcessesError) throw new ProcessesError(e.code, `${path}: ${e.message}`, e.offset);
+    if (e instanceof ProcessesError) throw new ProcessesError(e.code, `${path}: ${e.message}`, e.offset, path);
     throw e;
   }
 }
@@ -43,17 +43,17 @@ export function processListFromCab(cab: Uint8Array, path: string): ProcessList {
   try {
     members = readCab(cab, { select: isProcessesMember });
   } catch (e) {
-    if (e instanceof ProcessesError) throw new ProcessesError(e.code, `${path}: ${e.message}`, e.offset);
+    if (e instanceof ProcessesError) throw new ProcessesError(e.code, `${path}: ${e.message}`, e.offset, path);
     throw e;
   }
   const member = members[0];
-  if (!member) throw new ProcessesError('cab-format', `${path}: the cabinet has no ${PROCESSES_MEMBER} member`);
+  if (!member) throw new ProcessesError('cab-format', `${path}: the cabinet has no ${PROCESSES_MEMBER} member`, 0, path);
   const problems: TasklistProblem[] = [];
   try {
     const { rows, format } = parseTasklistDetailed(member.data, { problems });
     return { rows, source: 'cab', path, member: member.name, format, problems };
   } catch (e) {
-    if (e instanceof ProcessesError) throw new ProcessesError(e.code, `${path} (member ${member.name}): ${e.message}`, e.offset);
+    if (e instanceof ProcessesError) throw new ProcessesError(e.code, `${path} (member ${member.name}): ${e.message}`, e.offset, path);
     throw e;
   }
 }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../support/fixtures.js';
 import { interruptAtFirstProgress } from '../support/interrupt.js';
-import { backgroundTraffic, Rng, take, writeNetshEtl } from '../../src/gen/index.js';
+import { backgroundTraffic, Rng, take, writeNetshEtl } from '../../tools/gen/index.js';
 
 const bin = path.join(repoRoot, 'bin', 'etl-imds.js');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'etl-cli-convert-'));

@@ -10,8 +10,26 @@
 #include <string>
 #include <vector>
 #include <unistd.h>
+#include "constants.h"
 
 namespace fuzz {
+
+// The events the extractor fuzzer builds, chosen by index; make_seeds cuts
+// its extractor seeds from real events and writes the same index.
+struct EventKind {
+  const etl::Guid* provider;
+  uint16_t id;
+};
+inline const EventKind kPacketEvents[] = {
+    {&known::kNdisPacketCapture, 1001}, {&known::kNdisPacketCapture, 1002},
+    {&known::kNdisPacketCapture, 1003}, {&known::kNdisWanCapture, 5001},
+    {&known::kNdisWanCapture, 5002},    {&known::kPktMon, 160},
+    {&known::kPktMon, 170},             {&known::kPktMon, 20},
+    {&known::kPktMon, 65},              {&known::kPktMon, 66},
+    {&known::kPktMon, 70},              {&known::kPktMon, 30},
+    {&known::kNdisPacketCapture, 1000},  // an id the extractor ignores
+};
+inline constexpr size_t kPacketEventCount = sizeof kPacketEvents / sizeof kPacketEvents[0];
 
 // A failed invariant is a finding: print it and abort so libFuzzer saves the input.
 [[noreturn]] inline void fail(const char* what, const std::string& detail = std::string()) {

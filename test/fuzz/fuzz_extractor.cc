@@ -4,13 +4,14 @@
 // output is checked block by block against what the sink saw.
 // Input: [flags u8][32 layout bytes if flags&1] then records, each
 //   [event u8][keyword bits u8][cpu u8][length u16][payload]
-// event selects (provider, id) from kEvents; keyword bits: 0 PACKET_START,
+// event selects (provider, id) from fuzz::kPacketEvents; keyword bits: 0 PACKET_START,
 // 1 PACKET_END, 2 Native802.11, 3 WirelessWAN, 4 send, 5 receive,
 // 6 32-bit pointers, 7 not an EVENT_HEADER record.
 #include <cstdint>
 #include <memory>
 #include <string>
 #include "capture/extractor.h"
+#include "constants.h"
 #include "capture/netparse.h"
 #include "fuzz_common.h"
 #include "pcapng/output.h"
@@ -18,20 +19,6 @@
 
 namespace {
 
-struct EventKind {
-  const etl::Guid* provider;
-  uint16_t id;
-};
-const EventKind kEvents[] = {
-    {&capture::ids::NdisPacketCapture, 1001}, {&capture::ids::NdisPacketCapture, 1002},
-    {&capture::ids::NdisPacketCapture, 1003}, {&capture::ids::NdisWanCapture, 5001},
-    {&capture::ids::NdisWanCapture, 5002},    {&capture::ids::PktMon, 160},
-    {&capture::ids::PktMon, 170},             {&capture::ids::PktMon, 20},
-    {&capture::ids::PktMon, 65},              {&capture::ids::PktMon, 66},
-    {&capture::ids::PktMon, 70},              {&capture::ids::PktMon, 30},
-    {&capture::ids::NdisPacketCapture, 1000},
-};
-constexpr size_t kNumEvents = sizeof kEvents / sizeof kEvents[0];
 
 // Offsets "from a schema" chosen by the input: 0xFF = property absent,
 // 0xFE = no schema for this event; anything else is a byte offset.
@@ -122,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   int64_t t = 133618320000000000LL;
   while (!c.empty()) {
-    const EventKind& k = kEvents[c.u8() % kNumEvents];
+    const fuzz::EventKind& k = fuzz::kPacketEvents[c.u8() % fuzz::kPacketEventCount];
     uint8_t kwb = c.u8();
     uint8_t cpu = c.u8() & 7;
     std::vector<uint8_t> payload = c.bytes(c.u16());

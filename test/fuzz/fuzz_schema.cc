@@ -4,10 +4,14 @@
 // Input: [mode u8][blob length u16][blob][map length u16][map blob][payload...]
 //   mode bit 0: 64-bit pointers; bits 1-2: 0 TDH blob, 1 TraceLogging
 //   metadata (EVENT_SCHEMA_TL extended item), 2 TDH blob + EVENT_MAP_INFO,
-//   3 TraceLogging with a PROV_TRAITS item taken from the map blob.
+//   3 TraceLogging with a PROV_TRAITS item taken from the map blob;
+//   bit 3: instead, the payload under a built-in layout (etl/known_layouts.h),
+//   the one at index blob length modulo their count.
 #include <cstdint>
 #include <memory>
 #include <string>
+#include "constants.h"
+#include "etl/known_layouts.h"
 #include "etl/providers.h"
 #include "etl/schema.h"
 #include "fuzz_common.h"
@@ -68,6 +72,19 @@ void exercise(etl::SchemaRegistry& reg, const etl::Schema& s, const uint8_t* pay
         if (auto name = reg.mapValue(s.provider, pi.mapName, *v)) sink = sink + name->size();
     }
   }
+  // One walk over the leading fields: contiguous spans inside the payload.
+  if (s.topLevelCount > 0 && s.topLevelCount <= s.properties.size()) {
+    std::vector<etl::FieldSpan> spans;
+    uint32_t last = (s.topLevelCount < 128 ? s.topLevelCount : 128) - 1;
+    if (etl::fieldSpans(s, last, payload, len, p64, spans)) {
+      uint64_t at = 0;
+      for (const auto& sp : spans) {
+        FUZZ_CHECK(sp.offset == at, "fieldSpans are not contiguous");
+        at += sp.size;
+      }
+      FUZZ_CHECK(at <= len, "fieldSpans run past the payload");
+    }
+  }
   FUZZ_CHECK(!etl::findField(s, -1, payload, len, p64), "findField accepted index -1");
   FUZZ_CHECK(!etl::findField(s, int(s.properties.size()) + 1, payload, len, p64), "findField accepted a bad index");
 }
@@ -85,12 +102,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   volatile uint64_t sink = 0;
   etl::SchemaRegistry reg;
 
+  if (mode & 8) {
+    const auto& layouts = etl::allKnownLayouts();
+    FUZZ_CHECK(!layouts.empty(), "no built-in layouts");
+    const etl::Schema& s = *layouts[blob.n % layouts.size()];
+    exercise(reg, s, payload.data(), payload.n, p64, sink);
+    return 0;
+  }
+
   if (kind == 0 || kind == 2) {
     // Map first, as the registry may see it in any order.
     if (kind == 2) {
       etl::EventRecord m;
       m.kind = etl::RecordKind::Full;
-      m.provider = etl::guids::EventMetadata;
+      m.provider = known::kEventMetadata;
       m.opcode = etl::kMetadataTypeMapInfo;
       m.userData = map.data();
       m.userDataLen = map.n;
@@ -100,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     etl::EventRecord r;
     r.kind = etl::RecordKind::Full;
-    r.provider = etl::guids::EventMetadata;
+    r.provider = known::kEventMetadata;
     r.opcode = etl::kMetadataTypeEventInfo;
     r.userData = blob.data();
     r.userDataLen = blob.n;
@@ -119,9 +144,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bool classic = direct->decodingSource == 1 && !direct->eventGuid.isZero();
     ev.kind = classic ? etl::RecordKind::Full : etl::RecordKind::Event;
     ev.provider = classic ? direct->eventGuid : direct->provider;
-    ev.id = direct->eventId;
-    ev.opcode = direct->opcode;
-    ev.version = direct->version;
+    ev.id = direct->descriptor.id;
+    ev.opcode = direct->descriptor.opcode;
+    ev.version = direct->descriptor.version;
     ev.userData = payload.data();
     ev.userDataLen = payload.n;
     const etl::Schema* s = reg.schemaFor(ev);

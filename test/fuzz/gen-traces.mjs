@@ -1,5 +1,5 @@
 // Small generated traces for fuzz seeds and sanitizer runs, written with the
-// project's own generator (src/gen, built to dist/gen by `npx tsc -p tsconfig.json`):
+// project's own generator (tools/gen, built to dist-tools by `npx tsc -p tsconfig.tools.json`):
 //   node test/fuzz/gen-traces.mjs OUTDIR
 // Small buffers so that whole files fit the reader fuzzer's -max_len and
 // every buffer/record kind of the netsh and pktmon forms appears early.
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import {
   backgroundTraffic, loadCapture, mergeByTime, placeCapture, Rng, take, writeNetshEtl, writePktmonEtl,
   defaultInterface, DEFAULT_START,
-} from '../../dist/gen/index.js';
+} from '../../dist-tools/tools/gen/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = process.argv[2];

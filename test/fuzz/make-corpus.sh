@@ -5,7 +5,7 @@
 # OUTDIR/<target>/ for reader, decompress, schema, extractor, pcapng, from
 #  - the shipped fixtures (fixtures/**.etl, MIT/Apache-2.0),
 #  - ../shared/fixtures/**.etl when present (read in place, seeds cut to temp),
-#  - small traces written by the project's generator (dist/gen; built by tsc
+#  - small traces written by the project's generator (tools/gen; built by tsc
 #    if missing), which are also left in OUTDIR/traces for the sanitizer run.
 # BUILD_DIR holds make_seeds (default build-fuzz).
 set -euo pipefail
@@ -16,8 +16,8 @@ reader_max=${READER_MAX_LEN:-131072}
 mkdir -p "$out"/{reader,decompress,schema,extractor,pcapng,traces}
 
 # Generated traces.
-if [ ! -f "$root/dist/gen/index.js" ]; then
-  (cd "$root" && npx tsc -p tsconfig.json)
+if [ ! -f "$root/dist-tools/tools/gen/index.js" ]; then
+  (cd "$root" && npx tsc -p tsconfig.tools.json)
 fi
 node "$root/test/fuzz/gen-traces.mjs" "$out/traces" >/dev/null
 

@@ -11,7 +11,9 @@
 #include <set>
 #include <string>
 #include <vector>
+#include "constants.h"
 #include "capture/extractor.h"
+#include "fuzz_common.h"
 #include "etl/providers.h"
 #include "etl/reader.h"
 #include "etl/schema.h"
@@ -35,17 +37,8 @@ void save(const std::string& target, const std::vector<uint8_t>& bytes) {
 }
 
 int eventIndex(const etl::EventRecord& r) {
-  // Same table order as fuzz_extractor.cc's kEvents.
-  struct { const etl::Guid* g; uint16_t id; } t[] = {
-      {&capture::ids::NdisPacketCapture, 1001}, {&capture::ids::NdisPacketCapture, 1002},
-      {&capture::ids::NdisPacketCapture, 1003}, {&capture::ids::NdisWanCapture, 5001},
-      {&capture::ids::NdisWanCapture, 5002},    {&capture::ids::PktMon, 160},
-      {&capture::ids::PktMon, 170},             {&capture::ids::PktMon, 20},
-      {&capture::ids::PktMon, 65},              {&capture::ids::PktMon, 66},
-      {&capture::ids::PktMon, 70},              {&capture::ids::PktMon, 30},
-  };
-  for (int i = 0; i < int(sizeof t / sizeof t[0]); ++i)
-    if (r.provider == *t[i].g && r.id == t[i].id) return i;
+  for (size_t i = 0; i < fuzz::kPacketEventCount; ++i)
+    if (r.provider == *fuzz::kPacketEvents[i].provider && r.id == fuzz::kPacketEvents[i].id) return int(i);
   return -1;
 }
 
@@ -111,7 +104,7 @@ int main(int argc, char** argv) {
     etl::EventRecord rec;
     while (reader.next(rec)) {
       // Metadata records: remember the raw blobs by what they define.
-      if (rec.kind == etl::RecordKind::Full && rec.provider == etl::guids::EventMetadata && rec.userData) {
+      if (rec.kind == etl::RecordKind::Full && rec.provider == known::kEventMetadata && rec.userData) {
         std::vector<uint8_t> raw(rec.userData, rec.userData + rec.userDataLen);
         if (rec.opcode == etl::kMetadataTypeMapInfo && rec.userDataLen > 16) {
           std::string err;
@@ -123,8 +116,8 @@ int main(int argc, char** argv) {
           std::string err;
           if (auto s = etl::parseTraceEventInfo(rec.userData, rec.userDataLen, &err)) {
             bool classic = s->decodingSource == 1 && !s->eventGuid.isZero();
-            const etl::Schema* known = classic ? schemas.findClassic(s->eventGuid, s->opcode, s->version)
-                                               : schemas.find(s->provider, s->eventId, s->version);
+            const etl::Schema* known = classic ? schemas.findClassic(s->eventGuid, s->descriptor.opcode, s->descriptor.version)
+                                               : schemas.find(s->provider, s->descriptor.id, s->descriptor.version);
             if (known && !blobs.count(known)) blobs[known] = raw;
           }
         }

@@ -247,7 +247,7 @@ describe('TCP reassembly', () => {
     const r = analyzeImdsSync(pk);
     expect(r.requests.map((q) => [q.class, q.status])).toEqual([['v2', 403]]);
     expect(r.stats.orphanResponses).toBe(1);
-    expect(r.warnings.some((w) => w.includes('response(s) without a captured request'))).toBe(true);
+    expect(r.warnings.some((w) => w.code === 'orphan-responses' && w.message.includes('response(s) without a captured request'))).toBe(true);
   });
 
   it('data seen before its SYN (trace order across CPUs) still uses the SYN origin', () => {
@@ -267,7 +267,7 @@ describe('TCP reassembly', () => {
     const r = analyzeImdsSync([...hs, segs[0]!, segs[2]!, ...f.reply(response(401)), ...f.send(REQUESTS.curlV2), ...f.reply(response(200, 'x'))]);
     expect(r.requests.map((q) => [q.class, q.flags, q.status])).toEqual([['unknown', ['gap'], 401], ['v2', [], 200]]);
     expect(r.stats.gapBytes).toBe(30);
-    expect(r.warnings.some((w) => w.includes('30 byte(s) missing'))).toBe(true);
+    expect(r.warnings.some((w) => w.code === 'missing-bytes' && w.message.includes('30 byte(s) missing'))).toBe(true);
   });
 
   it('pipelined after a loss: no status rather than a possibly wrong one', () => {
@@ -442,7 +442,7 @@ describe('validation of what native code selected', () => {
     const r = analyzeImdsSync([...junk, ...good]);
     expect(classes(r)).toEqual(['v1']);
     expect(r.stats.ignored).toEqual({ 'not-imds': 2, 'not-tcp': 1, 'ip-fragment': 1, 'tcp-header-length': 1, 'not-ip': 1, 'bad-packet': 1 });
-    expect(r.warnings).toContain('ignored 2 packet(s): not to or from IMDS port 80');
+    expect(r.warnings.map((w) => w.message)).toContain('ignored 2 packet(s): not to or from IMDS port 80');
   });
 
   it('direction comes from the addresses; a contradicting logged direction is only counted', () => {
@@ -501,7 +501,7 @@ describe('bounded memory', () => {
     const r = a.finish();
     expect(r.stats.peakBufferedBytes).toBeLessThanOrEqual(1000);
     expect(r.requests.map((q) => [q.class, q.flags])).toEqual([['token', ['gap']], ['v1', []]]);
-    expect(r.warnings.some((w) => w.startsWith('buffer limits reached'))).toBe(true);
+    expect(r.warnings.some((w) => w.code === 'buffer-limit' && w.message.startsWith('buffer limits reached'))).toBe(true);
     expect(r.stats.gapBytes).toBeGreaterThan(0);
   });
 

@@ -3,7 +3,7 @@
 # CMakeLists.txt as cmake-js would drive it), in a scratch copy of the
 # repository so the normal build/Release is never touched:
 #   test/native/asan-addon.sh [vitest args...]   (default: the whole suite
-#   except test/native-hardening.test.ts, which runs this script's siblings)
+#   except test/native/hardening.test.ts, which runs this script's siblings)
 # Node itself is not instrumented, so libasan is preloaded; leak detection is
 # off (Node's own allocations at exit are not ours); other programs the tests
 # run (tshark, curl, ...) are not preloaded. Any ASan/UBSan report in
@@ -58,7 +58,7 @@ done
 args=("$@")
 # The Wine runs and the executables use their own builds of the addon (mingw-w64, and the one
 # the executable carries), not this ASan one: they stay out too.
-[ ${#args[@]} -gt 0 ] || args=(--exclude test/native-hardening.test.ts --exclude 'test/windows/**' --exclude 'test/exe/**')
+[ ${#args[@]} -gt 0 ] || args=(--exclude test/native/hardening.test.ts --exclude 'test/windows/**' --exclude 'test/exe/**')
 log "vitest ${args[*]} with $libasan preloaded"
 out="$work/vitest.log"
 # The packaging check builds and packs a release copy: it says nothing about memory safety and

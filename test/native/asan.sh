@@ -68,7 +68,7 @@ run schema_test 0 "$build/schema_test" && log "schema_test: $(tail -1 "$work/run
 run capture_test 0 "$build/capture_test" && log "capture_test: $(tail -1 "$work/run.log")"
 
 # Traces: shipped, shared (read in place, never copied into the repo), generated.
-if [ ! -f "$root/dist/gen/index.js" ]; then (cd "$root" && npx tsc -p tsconfig.json); fi
+if [ ! -f "$root/dist-tools/tools/gen/index.js" ]; then (cd "$root" && npx tsc -p tsconfig.tools.json); fi
 node "$root/test/fuzz/gen-traces.mjs" "$work/traces" >/dev/null || { log "gen-traces failed"; status=1; }
 files=()
 while IFS= read -r -d '' f; do files+=("$f"); done < <(find "$root/fixtures" -name '*.etl' -print0 | sort -z)

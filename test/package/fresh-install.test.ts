@@ -41,6 +41,9 @@ describe.skipIf(!enabled)('fresh install from the packed tarball', () => {
     expect(list).toMatch(/package\/dist\/cli\/main\.js/);
     expect(list).toMatch(/package\/fixtures\/imds-sample\.etl/);
     expect(list).not.toMatch(/package\/test\//);
+    // Test tooling stays out: the generator (tools/gen, its build in dist-tools) and the test hooks addon.
+    expect(list).not.toMatch(/package\/(tools|dist-tools|dist\/gen)\//);
+    expect(list).not.toMatch(/decompress_(js|hooks)/);
     sh('npx', ['publint', 'run', tarball, '--strict'], src);
     sh('npx', ['attw', tarball, '--profile', 'esm-only'], src);
   });

@@ -15,7 +15,7 @@ import {
   writeNetshEtl,
   writePktmonEtl,
   type PidMode,
-} from '../../src/gen/index.js';
+} from '../../tools/gen/index.js';
 import { scanFile } from '../../src/scan.js';
 import { repoRoot } from '../support/fixtures.js';
 

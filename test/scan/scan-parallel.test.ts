@@ -20,7 +20,7 @@ import {
   writePktmonEtl,
   type GenPacket,
   type PidMode,
-} from '../../src/gen/index.js';
+} from '../../tools/gen/index.js';
 import { repoRoot } from '../support/fixtures.js';
 import { interruptAtFirstProgress } from '../support/interrupt.js';
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_START, FILETIME_SECOND, loadCapture, placeCapture, writeNetshEtl } from '../../src/gen/index.js';
+import { DEFAULT_START, FILETIME_SECOND, loadCapture, placeCapture, writeNetshEtl } from '../../tools/gen/index.js';
 import { scanFile } from '../../src/scan.js';
 import { convert } from '../../src/convert.js';
 import { repoRoot } from '../support/fixtures.js';

@@ -17,7 +17,7 @@ import {
   writePktmonEtl,
   type GenPacket,
   type TruthRequest,
-} from '../../src/gen/index.js';
+} from '../../tools/gen/index.js';
 import { repoRoot } from './fixtures.js';
 
 export interface Caller {

@@ -4,7 +4,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { captureScenario, SCENARIOS } from '../../dist/gen/capture.js';
+import { captureScenario, SCENARIOS } from '../../dist-tools/tools/gen/capture.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const only = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   backgroundTraffic, loadCapture, mergeByTime, placeCapture, placedTruth, Rng, take, tasklistSvc, writeNetshEtl, DEFAULT_START, FILETIME_SECOND,
-} from '../../dist/gen/index.js';
+} from '../../dist-tools/tools/gen/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fx = (n) => loadCapture(join(root, 'fixtures', 'imds', `${n}.json`));

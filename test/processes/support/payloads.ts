@@ -1,7 +1,18 @@
 // Byte builders for process-event payloads (little-endian, packed, as the
-// kernel writes them) and TraceEvent wrappers, for the decoder and table tests.
+// kernel writes them), the properties the reader must decode from them (the
+// names of Windows' own schemas), and TraceEvent wrappers carrying those
+// properties for the process-table tests. test/etl/known-layouts.test.ts
+// checks that the reader turns each payload into exactly these properties.
 
-import type { TraceEvent } from '../../../src/native/types.js';
+import type { PropertyValue, TraceEvent } from '../../../src/native/types.js';
+import { fileTimeToIso } from '../../../src/time.js';
+
+type Properties = Record<string, PropertyValue>;
+
+/** A pointer-sized or 64-bit integer as the reader hands it: a number when exact, else a bigint. */
+function int(v: bigint): number | bigint {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) + 1n ? Number(v) : v;
+}
 
 export class Bytes {
   private parts: Buffer[] = [];
@@ -66,6 +77,27 @@ export function mofProcessPayload(version: number, size: 4 | 8, f: MofProcessFie
   return b.build();
 }
 
+/** What the reader decodes from mofProcessPayload(version, size, f). */
+export function mofProcessProperties(version: number, size: 4 | 8, f: MofProcessFields): Properties {
+  const mask = size === 8 ? 0xffffffffffffffffn : 0xffffffffn;
+  const p: Properties = {};
+  if (version === 0) {
+    p.ProcessId = f.pid;
+    p.ParentId = f.ppid;
+  } else {
+    p[version === 1 ? 'PageDirectoryBase' : 'UniqueProcessKey'] = int(f.key ?? 0xffffc08800001000n & mask);
+    Object.assign(p, { ProcessId: f.pid, ParentId: f.ppid, SessionId: f.session ?? 1, ExitStatus: f.exit ?? 259 });
+    if (version >= 3) p.DirectoryTableBase = 0x1aa000;
+    if (version >= 4) p.Flags = 0;
+  }
+  p.UserSID = f.sid ?? '';
+  p.ImageFileName = f.image;
+  if (version >= 2) p.CommandLine = f.commandLine ?? '';
+  if (version >= 4) Object.assign(p, { PackageFullName: f.packageFullName ?? '', ApplicationId: f.applicationId ?? '' });
+  if (version >= 5) p.ExitTime = fileTimeToIso(f.exitTime ?? 0n);
+  return p;
+}
+
 export const MOF_GUID = '3d6fa8d0-fe05-11d0-9dda-00c04fd7ba7c';
 export const KP_GUID = '22fb2cd6-0e7b-422b-a0c7-2fad1fd0e716';
 export const SYSCONFIG_GUID = '01853a65-418f-4f36-aefc-dc0f1d2fd235';
@@ -92,7 +124,15 @@ export function traceEvent(p: Partial<TraceEvent> & { provider: string; fileTime
 }
 
 export function mofEvent(opcode: number, version: number, fileTime: bigint, f: MofProcessFields, size: 4 | 8 = 8): TraceEvent {
-  return traceEvent({ provider: MOF_GUID, kind: size === 8 ? 'system' : 'perfinfo', opcode, version, fileTime, pointerSize: size, userData: mofProcessPayload(version, size, f) });
+  return traceEvent({
+    provider: MOF_GUID, kind: size === 8 ? 'system' : 'perfinfo', opcode, version, fileTime, pointerSize: size,
+    userData: mofProcessPayload(version, size, f), properties: mofProcessProperties(version, size, f),
+  });
+}
+
+/** Terminate (type 11): the process id alone. */
+export function terminateEvent(pid: number, fileTime: bigint): TraceEvent {
+  return traceEvent({ provider: MOF_GUID, opcode: 11, version: 2, fileTime, userData: new Bytes().u32(pid).build(), properties: { ProcessId: pid } });
 }
 
 export interface KpStartFields {
@@ -118,6 +158,22 @@ export function kpStartPayload(version: number, f: KpStartFields): Uint8Array {
   return b.build();
 }
 
+/** What the reader decodes from kpStartPayload(version, f). */
+export function kpStartProperties(version: number, f: KpStartFields): Properties {
+  if (version >= 3) {
+    return {
+      ProcessID: f.pid, ProcessSequenceNumber: int(f.seq ?? 77n), CreateTime: fileTimeToIso(f.create), ParentProcessID: f.ppid,
+      ParentProcessSequenceNumber: 76, SessionID: f.session ?? 1, Flags: 0, ProcessTokenElevationType: 1, ProcessTokenIsElevated: 0,
+      MandatoryLabel: 'S-1-16-12288', ImageName: f.image, ImageChecksum: 0x1234, TimeDateStamp: 0x5678, PackageFullName: '', PackageRelativeAppId: '',
+    };
+  }
+  const p: Properties = { ProcessID: f.pid, CreateTime: fileTimeToIso(f.create), ParentProcessID: f.ppid, SessionID: f.session ?? 1 };
+  if (version >= 1) p.Flags = 0;
+  p.ImageName = f.image;
+  if (version >= 2) Object.assign(p, { ImageChecksum: 0x1234, TimeDateStamp: 0x5678, PackageFullName: 'Pkg_1.0', PackageRelativeAppId: 'App' });
+  return p;
+}
+
 export interface KpStopFields {
   pid: number;
   create: bigint;
@@ -136,8 +192,26 @@ export function kpStopPayload(version: number, f: KpStopFields): Uint8Array {
   return b.build();
 }
 
-export function kpEvent(id: number, version: number, fileTime: bigint, userData: Uint8Array): TraceEvent {
-  return traceEvent({ provider: KP_GUID, kind: 'event', id, version, opcode: id === 1 || id === 15 ? 1 : 2, fileTime, userData });
+/** What the reader decodes from kpStopPayload(version, f). */
+export function kpStopProperties(version: number, f: KpStopFields): Properties {
+  const p: Properties = { ProcessID: f.pid };
+  if (version >= 2) p.ProcessSequenceNumber = int(f.seq ?? 77n);
+  Object.assign(p, {
+    CreateTime: fileTimeToIso(f.create), ExitTime: fileTimeToIso(f.exit), ExitCode: f.exitCode ?? 0, TokenElevationType: 1,
+    HandleCount: 120, CommitCharge: 4096, CommitPeak: 8192,
+  });
+  if (version >= 1) {
+    Object.assign(p, {
+      CPUCycleCount: 123456789, ReadOperationCount: 1, WriteOperationCount: 2, ReadTransferKiloBytes: 3, WriteTransferKiloBytes: 4, HardFaultCount: 5,
+    });
+  }
+  p.ImageName = f.image;
+  return p;
+}
+
+/** A Kernel-Process event carrying `properties` (from kpStartProperties / kpStopProperties). */
+export function kpEvent(id: number, version: number, fileTime: bigint, properties: Properties): TraceEvent {
+  return traceEvent({ provider: KP_GUID, kind: 'event', id, version, opcode: id === 1 || id === 15 ? 1 : 2, fileTime, userData: new Uint8Array(0), properties });
 }
 
 export interface ServiceFields {
@@ -156,6 +230,12 @@ export function servicePayload(version: number, f: ServiceFields): Uint8Array {
   return new Bytes().u32(f.pid).u32(f.state ?? 4).u32(f.tag ?? 9).utf16z(f.service).utf16z(f.display).utf16z(f.process).build();
 }
 
+/** What the reader decodes from servicePayload(version, f). */
+export function serviceProperties(version: number, f: ServiceFields): Properties {
+  if (version === 0) return { ServiceName: f.service, DisplayName: f.display, ProcessName: f.process, ProcessId: f.pid };
+  return { ProcessId: f.pid, ServiceState: f.state ?? 4, SubProcessTag: f.tag ?? 9, ServiceName: f.service, DisplayName: f.display, ProcessName: f.process };
+}
+
 export function serviceEvent(version: number, fileTime: bigint, f: ServiceFields): TraceEvent {
-  return traceEvent({ provider: SYSCONFIG_GUID, kind: 'full', opcode: 15, version, fileTime, userData: servicePayload(version, f) });
+  return traceEvent({ provider: SYSCONFIG_GUID, kind: 'full', opcode: 15, version, fileTime, userData: servicePayload(version, f), properties: serviceProperties(version, f) });
 }
