@@ -3,7 +3,7 @@
 //   2. src/imds reassembles, parses and classifies them, and attributes PIDs;
 //   3. src/processes names the PIDs (process events in the trace, tasklist text, the netsh cab).
 import path from 'node:path';
-import { native, type Backend, type NativeScanBatch } from './native/binding.js';
+import { native, type Backend, type NativeScanBatch, type NativeScanSummary } from './native/binding.js';
 import type { Diagnostic, TraceEvent } from './native/types.js';
 import { ImdsAnalyzer } from './imds/analyze.js';
 import type { ImdsNote, ImdsRequest, ImdsResult, TcpipHint } from './imds/types.js';
@@ -18,7 +18,10 @@ import {
   type ProcessList,
   type ProcessName,
 } from './processes/index.js';
+import { identityOf, unattributedIdentity, type ProcessIdentity } from './processes/identity.js';
+import { checkWith, readWith } from './scan-with.js';
 import { fileTimeToIso } from './time.js';
+import { assessCapture, type CaptureQuality } from './capture/quality.js';
 
 export interface ScanOptions {
   /** A `tasklist /svc` text file naming PIDs. */
@@ -28,6 +31,12 @@ export interface ScanOptions {
   /** Do not look for the cabinet beside the trace. */
   noAutoCab?: boolean;
   backend?: Backend;
+  /**
+   * Other traces of the same machine and time (a kernel logger or WPR trace beside the capture):
+   * their process and TCPIP events join the capture's packets. A trace of another machine, boot or
+   * time is refused with a TraceMismatchError.
+   */
+  with?: string[];
   /** Called as the file is read; return false to cancel. */
   onProgress?: (bytesDone: number, fileSize: number) => boolean | void;
 }
@@ -37,6 +46,10 @@ export interface ScanRequest {
   time: string;
   fileTime: bigint;
   pid: number | null;
+  /** The process instance that made it: the `key` of its entry in the file's processes. */
+  processKey: string;
+  /** That process's command line, when the trace has it (the rest of who it is: its process entry). */
+  commandLine: string | null;
   tid: number | null;
   attribution: ImdsRequest['attribution'];
   image: string | null;
@@ -46,7 +59,11 @@ export interface ScanRequest {
   class: ImdsRequest['class'];
   method: string | null;
   path: string | null;
+  /** Only the start of the path was captured; `path` is that start. */
+  pathCut: boolean;
   status: number | null;
+  /** Why the class is 'unknown' ("cut at 128 bytes", ...); null otherwise. */
+  reason: string | null;
   endpoint: ImdsRequest['endpoint'];
   clientPort: number;
   userAgent: string | null;
@@ -55,7 +72,8 @@ export interface ScanRequest {
   connection: number;
 }
 
-export interface ScanProcess {
+/** One process instance (a PID and a start time) that called IMDS, with who it is and what it did. */
+export interface ScanProcess extends ProcessIdentity {
   file: string;
   pid: number | null;
   image: string | null;
@@ -84,6 +102,8 @@ export interface FileScan {
   requests: ScanRequest[];
   processes: ScanProcess[];
   names: { source: string; path?: string; rows?: number; traceProcesses: number } ;
+  /** How the capture was made, what it could not show, and the command that would have. */
+  capture?: CaptureQuality;
   diagnostics: Diagnostic[];
   /** Notes about the IMDS analysis (printed as notes; their messages are the JSON's `warnings`). */
   warnings: ImdsNote[];
@@ -95,11 +115,18 @@ export class ScanCancelled extends Error {
   }
 }
 
-function nameEvent(e: TraceEvent, table: ProcessTable, hints: TcpipHint[]): void {
+interface SideCounts {
+  processEvents: number;
+  tcpipEvents: number;
+}
+
+function nameEvent(e: TraceEvent, table: ProcessTable, hints: TcpipHint[], counts: SideCounts): void {
   if (e.provider === PROVIDERS.tcpip) {
+    counts.tcpipEvents++;
     const h = tcpipHint(e);
     if (h) hints.push(h);
   } else {
+    if (e.provider === PROVIDERS.processClass || e.provider === PROVIDERS.kernelProcess) counts.processEvents++;
     table.addEvent(e);
   }
 }
@@ -114,13 +141,18 @@ async function nameList(file: string, options: ScanOptions): Promise<ProcessList
 export async function scanFile(file: string, options: ScanOptions = {}): Promise<FileScan> {
   const table = new ProcessTable(file);
   const hints: TcpipHint[] = [];
-  // Process names first: a bad --processes/--cab is the user's to fix before anything is read.
+  // Process names and joined traces first: a bad --processes, --cab or --with is the user's to fix
+  // before anything is read.
   const list = await nameList(file, options);
+  checkWith(file, options.with ?? []);
   // One pass: IMDS packets and the events that name their processes.
   const scan = native().scanPackets(file, { backend: options.backend, collect: PROCESS_NAMING_PROVIDERS, collectImdsOnly: [PROVIDERS.tcpip] });
   const analyzer = new ImdsAnalyzer({ file });
   const diagnostics: Diagnostic[] = [];
+  let progress = { done: 0, size: 0 };
+  const counts: SideCounts = { processEvents: 0, tcpipEvents: 0 };
   let packets = 0;
+  let summary: NativeScanSummary | undefined;
   // The next batch is read (natively, off this thread) while this one is analysed. At most 1024
   // IMDS packets a batch: the packets of a batch and the next one are all alive at once, and with
   // 4096 the young generation grew to its cap (2 GB trace: 136 -> 120 MiB peak RSS).
@@ -131,27 +163,49 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       ahead = b.done ? undefined : scan.next(1024);
       diagnostics.push(...b.diagnostics);
       for (const p of b.packets) analyzer.push(p);
-      for (const e of b.events) nameEvent(e, table, hints);
+      for (const e of b.events) nameEvent(e, table, hints, counts);
       packets += b.packets.length;
+      progress = { done: b.bytesDone, size: b.fileSize };
       if (options.onProgress && options.onProgress(b.bytesDone, b.fileSize) === false) throw new ScanCancelled();
       if (b.done) break;
     }
+    summary = scan.summary();
   } finally {
     // A batch still being read must land before the scan can be closed; its outcome no longer matters.
     if (ahead) await ahead.catch(() => undefined);
     scan.close();
   }
+  for (const other of options.with ?? []) {
+    const more = await readWith(
+      other,
+      [...PROCESS_NAMING_PROVIDERS, PROVIDERS.tcpip],
+      (e) => nameEvent(e, table, hints, counts),
+      () => !options.onProgress || options.onProgress(progress.done, progress.size) !== false,
+    );
+    diagnostics.push(...more);
+    if (options.onProgress && options.onProgress(progress.done, progress.size) === false) throw new ScanCancelled();
+  }
   for (const h of hints) analyzer.addHint(h);
   const result: ImdsResult = analyzer.finish();
   if (list) table.addTasklist(list.rows, list.source);
+  // A wrapped circular file misses packets from before it is complete: requests from then may be partial.
+  const completeFrom = summary!.capture.wrapped ? summary!.capture.completeFrom : 0n;
+  for (const r of result.requests) if (r.time < completeFrom) r.flags = [...r.flags, 'before-coverage'].sort() as ImdsRequest['flags'];
 
+  const identities = new Map<string, ProcessIdentity>();
   const requests = result.requests.map((r): ScanRequest => {
     const name = r.pid !== null ? table.nameFor(r.pid, r.time) : undefined;
+    const key = r.pid === null ? '?' : name?.key ?? String(r.pid);
+    // Who the process is, worked out once per instance.
+    let identity = identities.get(key);
+    if (!identity) identities.set(key, (identity = r.pid === null ? unattributedIdentity() : identityOf(table, r.pid, name)));
     return {
       file,
       time: fileTimeToIso(r.time),
       fileTime: r.time,
       pid: r.pid,
+      processKey: key,
+      commandLine: identity.commandLine,
       tid: r.tid,
       attribution: r.attribution,
       image: name?.image ?? null,
@@ -161,7 +215,9 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       class: r.class,
       method: r.method,
       path: r.path,
+      pathCut: r.pathCut,
       status: r.status,
+      reason: r.reason,
       endpoint: r.endpoint,
       clientPort: r.clientPort,
       userAgent: r.userAgent,
@@ -170,30 +226,48 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
       connection: r.connection,
     };
   });
+  const names = {
+    source: list ? list.source : 'trace',
+    path: list?.path,
+    rows: list?.rows.length,
+    // Names are only looked at when there is something to name.
+    traceProcesses: packets > 0 ? table.tracedPids().length : 0,
+  };
+  const capture = assessCapture({
+    header: summary!.header,
+    native: summary!.capture,
+    imds: result.stats,
+    requests: requests.length,
+    requestsWithoutPid: requests.filter((r) => r.pid === null).length,
+    processEvents: counts.processEvents,
+    tcpipEvents: counts.tcpipEvents,
+    names,
+  });
   return {
     file,
     packets,
     connections: result.connections,
     requests,
-    processes: perProcess(requests),
-    names: {
-      source: list ? list.source : 'trace',
-      path: list?.path,
-      rows: list?.rows.length,
-      // Names are only looked at when there is something to name.
-      traceProcesses: packets > 0 ? table.tracedPids().length : 0,
-    },
+    processes: perProcess(requests, identities),
+    names,
+    capture,
     diagnostics,
     warnings: result.warnings,
   };
 }
 
-export function perProcess(requests: ScanRequest[]): ScanProcess[] {
+/**
+ * Requests grouped by the process instance that made them (`processKey`), worst first: IMDSv1
+ * callers, then by volume. `identities` gives who each instance is (by key); without it, only
+ * what the requests themselves say is known.
+ */
+export function perProcess(requests: ScanRequest[], identities: ReadonlyMap<string, ProcessIdentity> = new Map()): ScanProcess[] {
   const by = new Map<string, { p: ScanProcess; first: bigint; last: bigint; paths: Set<string>; v1Paths: Set<string>; ua: Set<string> }>();
   for (const r of requests) {
-    const key = `${r.file}\0${r.pid ?? '-'}\0${r.image ?? ''}`;
+    const key = `${r.file}\0${r.processKey}`;
     let x = by.get(key);
     if (!x) {
+      const identity = identities.get(r.processKey) ?? { ...unattributedIdentity(), key: r.processKey };
       x = {
         p: {
           file: r.file,
@@ -202,6 +276,7 @@ export function perProcess(requests: ScanRequest[]): ScanProcess[] {
           services: r.services,
           nameSource: r.nameSource,
           nameConfidence: r.nameConfidence,
+          ...identity,
           v1: 0,
           v2: 0,
           token: 0,
@@ -224,8 +299,10 @@ export function perProcess(requests: ScanRequest[]): ScanProcess[] {
     }
     const p = x.p;
     p[r.class]++;
-    if (r.path !== null) x.paths.add(r.path);
-    if (r.class === 'v1' && r.path !== null) x.v1Paths.add(r.path);
+    // A path the capture cut off shows as its start and an ellipsis.
+    const path = r.path === null ? null : r.pathCut ? `${r.path}…` : r.path;
+    if (path !== null) x.paths.add(path);
+    if (r.class === 'v1' && path !== null) x.v1Paths.add(path);
     const st = r.status === null ? 'none' : String(r.status);
     p.statuses[st] = (p.statuses[st] ?? 0) + 1;
     p.attribution[r.attribution] = (p.attribution[r.attribution] ?? 0) + 1;
@@ -240,8 +317,14 @@ export function perProcess(requests: ScanRequest[]): ScanProcess[] {
     }
   }
   const out = [...by.values()].map((x) => ({ ...x.p, paths: [...x.paths].sort(), v1Paths: [...x.v1Paths].sort(), userAgents: [...x.ua].sort() }));
-  // Worst first: v1 callers, then by volume.
-  return out.sort((a, b) => b.v1 - a.v1 || b.v1 + b.v2 + b.token + b.unknown - (a.v1 + a.v2 + a.token + a.unknown) || (a.pid ?? -1) - (b.pid ?? -1));
+  // Worst first: v1 callers, then by volume; a PID's instances oldest first.
+  return out.sort(
+    (a, b) =>
+      b.v1 - a.v1 ||
+      b.v1 + b.v2 + b.token + b.unknown - (a.v1 + a.v2 + a.token + a.unknown) ||
+      (a.pid ?? -1) - (b.pid ?? -1) ||
+      (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0),
+  );
 }
 
 export interface ScanSummary {

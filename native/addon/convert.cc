@@ -15,6 +15,7 @@
 #include "capture_api.h"
 #include "convert_js.h"
 #include "etl/guid.h"
+#include "etl/reader.h"
 #include "pcapng/output.h"
 #include "trace_reader.h"
 
@@ -251,6 +252,28 @@ Napi::Value Convert(const Napi::CallbackInfo& info) {
 
 // ---- scan ---------------------------------------------------------------------
 
+// The file's side of scan's capture notes: how its packets were logged and, for
+// circular files, what the buffer index says was overwritten.
+Napi::Object captureFactsToJs(Napi::Env env, const capture::PacketScanner& s) {
+  const capture::CaptureFacts& f = s.captureFacts();
+  const etl::ReaderStats& r = s.readerStats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("packets", Napi::Number::New(env, double(f.packets)));
+  o.Set("packetsCut", Napi::Number::New(env, double(f.packetsCut)));
+  o.Set("snapLength", f.snapLength);
+  o.Set("largestPacket", f.largestPacket);
+  o.Set("pktmonPackets", Napi::Number::New(env, double(f.pktmonPackets)));
+  o.Set("ndisPackets", Napi::Number::New(env, double(f.ndisPackets)));
+  o.Set("sawPktmon", s.extractor().sawPktmon());
+  o.Set("buffers", Napi::Number::New(env, double(r.buffers)));
+  o.Set("oldestSequence", bigU64(env, r.oldestSequence));
+  o.Set("newestSequence", bigU64(env, r.newestSequence));
+  o.Set("wrapped", r.wrapped);
+  o.Set("completeFrom", bigI64(env, r.completeFrom));
+  o.Set("eventBytes", Napi::Number::New(env, double(r.eventBytes)));
+  return o;
+}
+
 class PacketScan : public Napi::ObjectWrap<PacketScan> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -300,6 +323,8 @@ class PacketScan : public Napi::ObjectWrap<PacketScan> {
     capture::PacketExtractor& mx = scanner_->extractor();
     o.Set("warnings", warningsToJs(env, mx.warnings().counts));
     o.Set("warningSamples", warningTextsToJs(env, mx.warnings().samples));
+    o.Set("capture", captureFactsToJs(env, *scanner_));
+    o.Set("header", headerToJs(env, scanner_->header(), path_));
     return o;
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -352,6 +377,9 @@ class ScanWorker : public Napi::AsyncWorker {
       o.Set("interfaceId", p.interfaceId);
       o.Set("direction", directionName(p.direction));
       o.Set("ip", Napi::Buffer<uint8_t>::Copy(env, p.ip.data(), p.ip.size()));
+      o.Set("capturedLength", p.capturedLength);
+      o.Set("originalLength", p.originalLength);
+      if (p.cut) o.Set("cut", true);
       if (p.hasPktmon) {
         o.Set("pktGroupId", bigU64(env, p.pktGroupId));
         o.Set("pktNumber", p.pktNumber);

@@ -33,6 +33,7 @@ Napi::Object headerToJs(Napi::Env env, const etl::LogfileHeader& h, const std::s
   o.Set("logFileMode", h.logFileMode);
   o.Set("bufferSize", h.bufferSize);
   o.Set("buffersWritten", h.buffersWritten);
+  o.Set("maximumFileSize", h.maximumFileSize);
   o.Set("eventsLost", h.eventsLost);
   o.Set("buffersLost", h.buffersLost);
   o.Set("timeZoneBiasMinutes", h.timeZoneBias);

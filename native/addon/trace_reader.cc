@@ -9,6 +9,7 @@
 #include "etl/providers.h"
 #include "etl/reader.h"
 #include "etl/schema.h"
+#include "etl/text.h"
 #include "etl/trace_source.h"
 #include "trace_reader.h"
 
@@ -74,7 +75,9 @@ Napi::Value valueToJs(Napi::Env env, const etl::Value& v) {
       return Napi::BigInt::New(env, v.u);
     case K::Double: return Napi::Number::New(env, v.d);
     case K::Bool: return Napi::Boolean::New(env, v.b);
-    case K::String: return Napi::String::New(env, v.str);
+    case K::String:
+      // A value with an unpaired surrogate is not UTF-8: hand JavaScript its UTF-16 units as they are.
+      return etl::hasUnpairedSurrogate(v.str) ? Napi::String::New(env, etl::wtf8ToUtf16(v.str)) : Napi::String::New(env, v.str);
     case K::Guid: return Napi::String::New(env, v.guid.toString());
     case K::FileTime: return Napi::String::New(env, fileTimeIso(v.i));
     case K::Sid: return Napi::String::New(env, v.str);

@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <unordered_set>
@@ -248,10 +249,24 @@ bool listed(const std::vector<etl::Guid>& v, const etl::Guid& g) {
 
 }  // namespace
 
+bool isCut(const Packet& p) {
+  if (p.flags & (kPacketOversize | kPacketMissingStart | kPacketMissingEnd)) return false;
+  bool ndis = p.source == Source::Ndis || p.source == Source::VmSwitch;
+  return p.capturedLength < p.originalLength || (ndis && (p.keywords & kw::PacketTruncated));
+}
+
 PacketScanner::PacketScanner(const std::string& input, ScanOptions o)
     : reader_(etl::openTraceSource(input, o.backend)), schemas_(new etl::SchemaRegistry), opts_(o) {
   collecting_ = !opts_.collect.empty() || !opts_.collectImdsOnly.empty();
   extractor_.reset(new PacketExtractor([this](Packet& p) {
+    const bool cut = isCut(p);
+    ++facts_.packets;
+    ++(p.source == Source::PktMon ? facts_.pktmonPackets : facts_.ndisPackets);
+    facts_.largestPacket = std::max(facts_.largestPacket, p.capturedLength);
+    if (cut) {
+      ++facts_.packetsCut;
+      facts_.snapLength = std::max(facts_.snapLength, p.capturedLength);
+    }
     if (opts_.hasPid && p.pid != opts_.pid) return;
     uint32_t off = 0;
     if (!locateIp(p.iface->linkType, p.data, p.capturedLength, &off)) return;
@@ -265,6 +280,9 @@ PacketScanner::PacketScanner(const std::string& input, ScanOptions o)
     q.interfaceId = p.iface->id;
     q.direction = p.direction;
     q.ip.assign(p.data + off, p.data + p.capturedLength);
+    q.capturedLength = p.capturedLength;
+    q.originalLength = p.originalLength;
+    q.cut = cut;
     q.hasPktmon = p.hasPktmon;
     q.pktGroupId = p.pktmon.pktGroupId;
     q.pktNumber = p.pktmon.pktNumber;

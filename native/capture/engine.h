@@ -82,6 +82,9 @@ struct ImdsPacket {
   int32_t interfaceId = 0;
   Direction direction = Direction::Unknown;
   std::vector<uint8_t> ip;     // from the IP header to the end of the captured bytes
+  uint32_t capturedLength = 0; // frame bytes logged (link layer included)
+  uint32_t originalLength = 0; // frame bytes on the wire, as the event or the IP header says
+  bool cut = false;            // logged shorter than it was (pktmon --pkt-size, netsh packettruncatebytes)
   bool hasPktmon = false;
   uint64_t pktGroupId = 0;
   uint16_t pktNumber = 0, appearance = 0, component = 0;
@@ -96,6 +99,23 @@ struct NameEvent {
   std::vector<uint8_t> userData;
   const etl::Schema* schema = nullptr;  // owned by the scanner's registry (stable)
 };
+
+// What the packets as a whole show about how the capture was made (every packet
+// counts, not only the IMDS ones): the JS side turns it into scan's capture notes.
+struct CaptureFacts {
+  uint64_t packets = 0;        // packets decoded, IMDS or not
+  uint64_t packetsCut = 0;     // logged shorter than they were (see isCut)
+  uint32_t snapLength = 0;     // largest logged length of a cut packet: the snap length (0: none cut)
+  uint32_t largestPacket = 0;  // largest logged length of any packet
+  uint64_t pktmonPackets = 0;  // by source: which tool made the capture
+  uint64_t ndisPackets = 0;    // NDIS-PacketCapture, VMSwitch and NdisWan (netsh trace)
+};
+
+// A packet the capture logged shorter than it was: PktMon's LoggedSize below
+// its OriginalSize, NDIS-PacketCapture's PacketTruncated keyword, or fewer bytes
+// than the IP header's length. Our own cut of huge or fragment-damaged packets
+// is not the capture's doing and does not count.
+bool isCut(const Packet& p);
 
 struct ScanOptions {
   bool hasPid = false;
@@ -128,6 +148,9 @@ class PacketScanner {
   const PacketExtractor& extractor() const { return *extractor_; }
   PacketExtractor& extractor() { return *extractor_; }
   uint64_t records() const { return records_; }
+  const CaptureFacts& captureFacts() const { return facts_; }
+  const etl::LogfileHeader& header() const { return reader_->header(); }
+  const etl::ReaderStats& readerStats() const { return reader_->stats(); }
 
  private:
   std::unique_ptr<etl::TraceSource> reader_;
@@ -135,6 +158,7 @@ class PacketScanner {
   std::unique_ptr<PacketExtractor> extractor_;
   std::vector<ImdsPacket>* out_ = nullptr;
   ScanOptions opts_;
+  CaptureFacts facts_;
   bool collecting_ = false;
   uint64_t records_ = 0;
   bool done_ = false;

@@ -192,7 +192,9 @@ void EtlReader::index() {
     pos += bi.onDisk;
     idx++;
   }
-  if (header_.buffersWritten && header_.buffersWritten != index_.size())
+  summarizeDataBuffers();
+  // A circular file that wrapped holds fewer buffers than the session wrote: that is its nature, not damage.
+  if (header_.buffersWritten && header_.buffersWritten != index_.size() && !stats_.wrapped)
     report(Severity::Warning, Code::BufferCount, "the logfile header says " + std::to_string(header_.buffersWritten) + " buffers were written; the file holds " +
                                                   std::to_string(index_.size()), fileSize_, -1);
 
@@ -220,6 +222,37 @@ void EtlReader::index() {
       return index_[a].header.sequenceNumber < index_[c].header.sequenceNumber;
     });
   }
+}
+
+// What the data buffers say as a whole: their sequence numbers, the event bytes they hold, and
+// whether a circular file wrapped (docs/etl-format.md, Delivery order). A circular file
+// (FILE_MODE_CIRCULAR) overwrites its oldest data buffers once full; the header buffer stays
+// first. The session numbers the buffers it flushes 1, 2, 3... (SequenceNumber) and counts them
+// all in BuffersWritten, so a wrapped file has a first remaining sequence number above 1 and
+// fewer buffers than BuffersWritten says.
+void EtlReader::summarizeDataBuffers() {
+  constexpr uint32_t kFileModeCircular = 0x2;
+  const BufferInfo* oldest = nullptr;
+  for (size_t i = 1; i < index_.size(); i++) {
+    const BufferInfo& b = index_[i];
+    if (!b.usable) continue;
+    if (!oldest || b.header.sequenceNumber < oldest->header.sequenceNumber) oldest = &b;
+    stats_.newestSequence = std::max(stats_.newestSequence, b.header.sequenceNumber);
+    if (b.header.offset > kBufferHeaderSize) stats_.eventBytes += b.header.offset - kBufferHeaderSize;
+  }
+  if (!oldest) return;
+  stats_.oldestSequence = oldest->header.sequenceNumber;
+  if (!(header_.logFileMode & kFileModeCircular)) return;
+  stats_.wrapped = header_.buffersWritten > index_.size() || stats_.oldestSequence > 1;
+  if (!stats_.wrapped) return;
+  // Every overwritten buffer was flushed before the oldest one left, whose flush time stamp is in
+  // the session clock in files the kernel wrote (and a FILETIME in relogged ones). Only a time
+  // inside the session is believed.
+  const int64_t ts = int64_t(oldest->header.timeStamp);
+  const int64_t lo = header_.startTime, hi = header_.endTime > 0 ? header_.endTime : INT64_MAX;
+  const int64_t asClock = header_.toFileTime(ts);
+  if (asClock >= lo && asClock <= hi) stats_.completeFrom = asClock;
+  else if (ts >= lo && ts <= hi) stats_.completeFrom = ts;
 }
 
 bool EtlReader::zerosToEnd(uint64_t from) {

@@ -33,6 +33,18 @@ struct ReaderStats {
   uint64_t buffersWithLossFlag = 0;
   uint64_t bytesSkipped = 0;       // file bytes not decoded because of damage
   uint64_t diagnostics = 0;
+  // What the buffer index says about a circular file (docs/etl-format.md, Delivery order):
+  // the data buffers' SequenceNumbers count every buffer the session flushed,
+  // so the oldest one left tells how many were overwritten.
+  uint64_t oldestSequence = 0;     // lowest SequenceNumber of a data buffer (0: none)
+  uint64_t newestSequence = 0;
+  bool wrapped = false;            // FILE_MODE_CIRCULAR and buffers were overwritten
+  // UTC FILETIME the oldest remaining buffer was flushed at: every overwritten
+  // buffer was flushed before it, so from then on the file misses nothing. 0: unknown.
+  int64_t completeFrom = 0;
+  // Event bytes the data buffers hold (uncompressed): against the session's size
+  // limit, whether the capture filled its file.
+  uint64_t eventBytes = 0;
 };
 
 class FileSource;
@@ -67,6 +79,7 @@ class EtlReader : public TraceSource {
  private:
   struct Stream;
   void index();
+  void summarizeDataBuffers();
   // True when every byte from `from` to the end of the file is zero.
   bool zerosToEnd(uint64_t from);
   bool loadBuffer(Stream& s, size_t indexPos);

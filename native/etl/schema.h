@@ -140,7 +140,7 @@ struct Value {
     UInt,      // u (unsigned, hex, pointers, size_t)
     Double,    // d (Float and Double)
     Bool,      // b (Boolean, or an integer with OutType Boolean)
-    String,    // str, UTF-8
+    String,    // str, UTF-8; WTF-8 when a UTF-16 value holds an unpaired surrogate (etl/text.h)
     Guid,      // guid
     FileTime,  // i = FILETIME (100 ns since 1601); SYSTEMTIME is converted to it
     Sid,       // str = "S-1-5-18"; bytes/bytesLen = the raw SID

@@ -133,7 +133,7 @@ bool decodeScalar(Ctx& c, const PropertyInfo& p, int32_t propIndex, bool hasLen,
   auto str16 = [&](const uint8_t* b, size_t units) {
     if (out) {
       out->kind = Value::Kind::String;
-      out->str = utf16ToUtf8(b, strnlen16(b, units));
+      out->str = utf16ToWtf8(b, strnlen16(b, units));
     }
   };
   auto str8 = [&](const uint8_t* b, size_t n) {
@@ -406,7 +406,7 @@ bool decodeProperty(Ctx& c, uint32_t idx, uint32_t* pos, DecodedProperty* out, i
     if (v) {
       v->kind = Value::Kind::String;
       const uint8_t* at = c.data + *pos;
-      v->str = unit == 2 ? utf16ToUtf8(at, strnlen16(at, size_t(count)))
+      v->str = unit == 2 ? utf16ToWtf8(at, strnlen16(at, size_t(count)))
                          : bytesToUtf8(at, strnlen8(at, size_t(count)));
     }
     *pos += uint32_t(count * unit);

@@ -25,7 +25,8 @@ void appendUtf8(std::string& out, uint32_t cp) {
   }
 }
 
-std::string utf16ToUtf8(const uint8_t* p, size_t n) {
+namespace {
+std::string utf16To8(const uint8_t* p, size_t n, bool keepUnpaired) {
   std::string out;
   out.reserve(n);
   for (size_t k = 0; k < n; ++k) {
@@ -38,8 +39,45 @@ std::string utf16ToUtf8(const uint8_t* p, size_t n) {
         continue;
       }
     }
-    if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD;
+    if (c >= 0xD800 && c <= 0xDFFF && !keepUnpaired) c = 0xFFFD;
     appendUtf8(out, c);
+  }
+  return out;
+}
+}  // namespace
+
+std::string utf16ToUtf8(const uint8_t* p, size_t n) { return utf16To8(p, n, false); }
+
+std::string utf16ToWtf8(const uint8_t* p, size_t n) { return utf16To8(p, n, true); }
+
+bool hasUnpairedSurrogate(const std::string& s) {
+  // A surrogate code point takes three bytes starting ED A0..ED BF; valid UTF-8 never has them.
+  for (size_t k = 0; k + 1 < s.size(); ++k)
+    if (uint8_t(s[k]) == 0xED && (uint8_t(s[k + 1]) & 0xE0) == 0xA0) return true;
+  return false;
+}
+
+std::u16string wtf8ToUtf16(const std::string& s) {
+  std::u16string out;
+  out.reserve(s.size());
+  const auto* b = reinterpret_cast<const uint8_t*>(s.data());
+  const size_t n = s.size();
+  for (size_t k = 0; k < n;) {
+    uint32_t c = b[k];
+    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    if (len > n - k) len = 1;
+    if (len == 1 && c >= 0x80) c = 0xFFFD;  // not a sequence this file's encoders write
+    if (len == 2) c = (c & 0x1F) << 6 | (b[k + 1] & 0x3F);
+    if (len == 3) c = (c & 0x0F) << 12 | (b[k + 1] & 0x3F) << 6 | (b[k + 2] & 0x3F);
+    if (len == 4) c = (c & 0x07) << 18 | (b[k + 1] & 0x3F) << 12 | (b[k + 2] & 0x3F) << 6 | (b[k + 3] & 0x3F);
+    k += len;
+    if (c >= 0x10000) {
+      c -= 0x10000;
+      out += char16_t(0xD800 + (c >> 10));
+      out += char16_t(0xDC00 + (c & 0x3FF));
+    } else {
+      out += char16_t(c);
+    }
   }
   return out;
 }

@@ -11,6 +11,14 @@ namespace etl {
 void appendUtf8(std::string& out, uint32_t codePoint);
 // UTF-16LE code units [p, p+2*n) → UTF-8; unpaired surrogates become U+FFFD.
 std::string utf16ToUtf8(const uint8_t* p, size_t n);
+// The same, but an unpaired surrogate keeps its code point, encoded as UTF-8 would encode it
+// (WTF-8): event property values, which JavaScript must get back exactly (a command line is
+// whatever its process was given; docs/scan-output.md, Text from the trace).
+std::string utf16ToWtf8(const uint8_t* p, size_t n);
+// Whether a string from utf16ToWtf8 holds an unpaired surrogate (it is then not valid UTF-8).
+bool hasUnpairedSurrogate(const std::string& s);
+// WTF-8 (or UTF-8) → UTF-16 code units, unpaired surrogates included.
+std::u16string wtf8ToUtf16(const std::string& s);
 // 8-bit text: kept when it is valid UTF-8, else read as Latin-1.
 std::string bytesToUtf8(const uint8_t* p, size_t n);
 // Length up to the first NUL (UTF-16 units / bytes), at most `units` / `n`.

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { statSync } from 'node:fs';
 import { displayPath, type FileScan } from '../scan.js';
+import { checkWith, TraceMismatchError } from '../scan-with.js';
 import { defaultJobs, scanFiles, type ScanOutcome } from '../scan-pool.js';
 import { CliError, EXIT } from './exit.js';
 import { expandInputs } from './inputs.js';
@@ -18,6 +19,10 @@ export function scanCommand(y: Argv): Argv {
         .option('cab', { type: 'string', describe: "netsh's report .cab (default: <name>.cab beside <name>.etl)" })
         .option('auto-cab', { type: 'boolean', default: true, describe: 'look for <name>.cab beside each <name>.etl (--no-auto-cab to stop)' })
         .option('requests', { type: 'boolean', default: false, describe: 'one line per request instead of one per process' })
+        .option('pid', { type: 'number', describe: 'only this PID: its whole chain of parents and every request (with --json/--csv: only its rows)' })
+        .option('with', { type: 'string', array: true, describe: 'another trace of the same machine and time (kernel logger, WPR) whose process and TCPIP events join the capture; repeatable' })
+        .option('wide', { type: 'boolean', default: false, describe: 'print every table column, nothing cut' })
+        .option('width', { type: 'number', describe: 'table width in columns (default: the terminal width, 120 when not a terminal)' })
         .option('json', { type: 'boolean', describe: 'JSON on stdout' })
         .option('csv', { type: 'boolean', describe: 'CSV on stdout (processes, or requests with --requests)' })
         .option('fail-on-v1', { type: 'boolean', default: false, describe: 'exit 3 when any IMDSv1 call is found' })
@@ -32,13 +37,29 @@ export function scanCommand(y: Argv): Argv {
       if (files.length === 0) throw new CliError('no input files', EXIT.input);
       if (args.cab && files.length > 1) throw new CliError('--cab names the cabinet of one trace; give one input, or let each <name>.etl find its <name>.cab', EXIT.usage);
       if (args.jobs !== undefined && !(Number.isInteger(args.jobs) && args.jobs >= 1)) throw new CliError('--jobs must be a whole number of at least 1', EXIT.usage);
+      if (args.pid !== undefined && !(Number.isInteger(args.pid) && args.pid >= 0 && args.pid <= 0xffffffff)) throw new CliError('--pid must be a process id (a whole number from 0)', EXIT.usage);
+      if (args.width !== undefined && !(Number.isInteger(args.width) && args.width >= 40)) throw new CliError('--width must be a whole number of columns, at least 40', EXIT.usage);
+      if (args.width !== undefined && args.wide) throw new CliError('--wide and --width exclude each other', EXIT.usage);
+      const withFiles = args.with ?? [];
+      if (withFiles.length > 0) {
+        if (files.length > 1) throw new CliError('--with joins other traces to one capture; give one input', EXIT.usage);
+        try {
+          checkWith(files[0]!, withFiles);
+        } catch (e) {
+          if (e instanceof TraceMismatchError) throw new CliError(e.message, EXIT.usage);
+          const err = e as { message?: string };
+          throw new CliError(`--with: ${err.message ?? String(e)}`, EXIT.input);
+        }
+      }
+      // Stdout's width on a console; 120, a common console width, for files and pipes.
+      const width = args.wide ? undefined : (args.width ?? (process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : 120));
       let cancelled = false;
       const onSigint = () => {
         cancelled = true;
       };
       process.on('SIGINT', onSigint);
       // Each file's output is written (to a spool) as the file is reported, in input order.
-      const output = new ScanOutput({ json: !!args.json, csv: !!args.csv, requests: args.requests }, files.length > 1);
+      const output = new ScanOutput({ json: !!args.json, csv: !!args.csv, requests: args.requests, pid: args.pid, width }, files.length > 1);
       try {
         let worst: number = EXIT.ok;
         // Several files are scanned at once; what is said about each comes out in input order.
@@ -75,6 +96,7 @@ export function scanCommand(y: Argv): Argv {
               }
               for (const d of r.diagnostics) process.stderr.write(`etl-imds: ${d.severity}: ${d.message}\n`);
               if (!args.quiet) for (const w of r.warnings.slice(0, 10)) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${w.message}\n`);
+              if (!args.quiet) for (const n of r.capture?.notes ?? []) process.stderr.write(`etl-imds: note: ${displayPath(f)}: ${n.text}\n`);
               if (r.diagnostics.length > 0) worst = Math.max(worst, args.strict ? EXIT.input : EXIT.partial);
             } else if (o.error.kind === 'cancelled') {
               interrupted = true;
@@ -94,6 +116,7 @@ export function scanCommand(y: Argv): Argv {
             noAutoCab: !args.autoCab,
             backend: args.backend,
             jobs: args.jobs,
+            with: withFiles,
             onProgress: (i, d) => {
               doneSum += d - done[i]!;
               done[i] = d;

@@ -5,7 +5,7 @@
 
 import { IMDS } from '../constants.js';
 import type { ImdsPacket } from '../native/types.js';
-import { HintIndex, tupleKey } from './attribute.js';
+import { HintIndex, isUsablePacketPid, tupleKey } from './attribute.js';
 import { Connection, type ConnectionLimits, type RequestRecord } from './connection.js';
 import { IPPROTO_TCP, parseIp } from './ip.js';
 import type { Budget, SegmentMeta } from './reassembly.js';
@@ -53,6 +53,7 @@ export class ImdsAnalyzer {
   private readonly stats: ImdsStats = {
     packets: 0, ignored: {}, duplicateAppearances: 0, retransmittedBytes: 0, gapBytes: 0,
     droppedBytes: 0, orphanResponses: 0, directionMismatches: 0, peakBufferedBytes: 0,
+    outbound: 0, inbound: 0, outboundWithPid: 0, cutPackets: 0, cutBytes: 0, snapLength: 0,
   };
   private connectionCount = 0;
   private limitHits = 0;
@@ -74,7 +75,7 @@ export class ImdsAnalyzer {
     };
     this.budget = {
       total: 0, peak: 0, maxTotal: pos(options.maxBufferedBytesTotal, 32 * 1024 * 1024, 'maxBufferedBytesTotal'),
-      dropped: 0, gapBytes: 0, retransmitted: 0,
+      dropped: 0, gapBytes: 0, cutBytes: 0, retransmitted: 0,
     };
     this.maxConnections = pos(options.maxConnections, 4096, 'maxConnections');
     this.idleTimeout = options.idleTimeout ?? 15n * 60n * 10_000_000n;
@@ -90,7 +91,10 @@ export class ImdsAnalyzer {
     if (!ipr.ok) return this.ignore(ipr.error);
     const ip = ipr.ip;
     if (ip.protocol !== IPPROTO_TCP) return this.ignore('not-tcp');
-    const tr = parseTcp(p.ip, ip.payloadOffset, ip.payloadEnd);
+    // Bytes the capture left out (a snap length): as the IP header, or the capture event, says.
+    let missing = ip.truncated ? ip.wireEnd - ip.payloadEnd : 0;
+    if (p.cut && p.originalLength !== undefined && p.capturedLength !== undefined) missing = Math.max(missing, p.originalLength - p.capturedLength);
+    const tr = parseTcp(p.ip, ip.payloadOffset, ip.payloadEnd, missing > 0);
     if (!tr.ok) return this.ignore(tr.error);
     const tcp = tr.tcp;
     // Direction comes from the addresses: client -> IMDS:80 is outbound.
@@ -102,18 +106,20 @@ export class ImdsAnalyzer {
     else if (srcEp) { fromClient = false; endpoint = srcEp; }
     else return this.ignore('not-imds');
     if (p.direction !== 'unknown' && p.direction !== (fromClient ? 'out' : 'in')) this.stats.directionMismatches++;
+    const cutAt = missing > 0 ? (p.capturedLength ?? p.ip.length) : undefined;
     const clientAddr = fromClient ? ip.src : ip.dst;
     const clientPort = fromClient ? tcp.srcPort : tcp.dstPort;
     const key = tupleKey(clientAddr, clientPort, endpoint);
     const meta: SegmentMeta = {
       time: p.fileTime, pid: p.pid >>> 0, tid: p.tid >>> 0, frame: p.frame,
-      ack: (tcp.flags & TCP_ACK) ? tcp.ack : null, dropped: p.dropped === true,
+      ack: (tcp.flags & TCP_ACK) ? tcp.ack : null, dropped: p.dropped === true, cutAt,
     };
 
     let conn = this.conns.get(key);
     const appearanceKey = p.pktGroupId !== undefined && p.pktNumber !== undefined ? `${p.pktGroupId}:${p.pktNumber}` : null;
     if (conn && appearanceKey !== null && conn.seenAppearance(appearanceKey)) {
       this.stats.duplicateAppearances++;
+      if (fromClient && isUsablePacketPid(meta.pid)) this.stats.outboundWithPid++;
       conn.duplicateAppearance(fromClient, tcp, meta);
       return;
     }
@@ -121,12 +127,23 @@ export class ImdsAnalyzer {
       this.retire(key, conn);
       conn = undefined;
     }
+    // Counted once per packet (pktmon logs a packet at several components).
+    if (fromClient) {
+      this.stats.outbound++;
+      if (isUsablePacketPid(meta.pid)) this.stats.outboundWithPid++;
+    } else {
+      this.stats.inbound++;
+    }
+    if (cutAt !== undefined) {
+      this.stats.cutPackets++;
+      if (cutAt > this.stats.snapLength) this.stats.snapLength = cutAt;
+    }
     if (!conn) {
       conn = new Connection(++this.connectionCount, clientAddr, clientPort, endpoint, this.limits, this.budget, p.fileTime);
       this.conns.set(key, conn);
       if (appearanceKey !== null) conn.seenAppearance(appearanceKey);
     }
-    conn.segment(fromClient, tcp, meta);
+    conn.segment(fromClient, tcp, meta, missing > 0 ? Math.max(0, missing - tcp.headerCut) : 0);
     // Keep the map in least-recently-active order, so the connection to evict comes first.
     this.conns.delete(key);
     this.conns.set(key, conn);
@@ -153,6 +170,7 @@ export class ImdsAnalyzer {
     }
     this.stats.retransmittedBytes = this.budget.retransmitted;
     this.stats.gapBytes = this.budget.gapBytes;
+    this.stats.cutBytes = this.budget.cutBytes;
     this.stats.droppedBytes = this.budget.dropped;
     this.stats.peakBufferedBytes = this.budget.peak;
     return { requests: this.out, connections: this.connectionCount, warnings: this.warnings(), stats: this.stats };
@@ -190,7 +208,7 @@ export class ImdsAnalyzer {
     const flags = new Set(rec.flags);
     const req: ImdsRequest = {
       time: rec.time ?? rec.beginTime, pid: null, tid: null, attribution: 'none', class: rec.class,
-      method: rec.method, path: rec.path, status: rec.status, endpoint: conn.endpoint,
+      method: rec.method, path: rec.path, pathCut: rec.pathCut, reason: unknownReason(rec), status: rec.status, endpoint: conn.endpoint,
       clientAddr: conn.clientAddr, clientPort: conn.clientPort, userAgent: rec.userAgent, host: rec.host,
       ttl: rec.ttl, flags: [], frames: rec.frames, connection: conn.id,
     };
@@ -230,6 +248,20 @@ export class ImdsAnalyzer {
     if (s.orphanResponses > 0) note('orphan-responses', `${s.orphanResponses} response(s) without a captured request`);
     return w;
   }
+}
+
+/** Why a request is 'unknown', in the words the output shows. */
+function unknownReason(rec: RequestRecord): string | null {
+  if (rec.class !== 'unknown') return null;
+  const f = rec.flags;
+  if (f.has('no-request')) return 'only the answer was captured';
+  if (f.has('cut')) return rec.cutAt !== null ? `cut at ${rec.cutAt} bytes` : 'cut short by the capture';
+  if (f.has('other-cloud')) return 'Azure or Google metadata headers';
+  if (f.has('missing-start')) return 'the capture began inside this request';
+  if (f.has('gap')) return 'bytes of it are missing from the capture';
+  if (f.has('truncated')) return 'the capture ended inside this request';
+  if (f.has('unparseable') || f.has('bad-framing')) return 'not an HTTP/1.x request';
+  return 'its bytes were not captured';
 }
 
 type Item = ImdsPacket | readonly ImdsPacket[];

@@ -2,7 +2,7 @@
 // HTTP parser on each, request records, and responses matched to requests.
 
 import { PidVotes } from './attribute.js';
-import { classifyRequest } from './classify.js';
+import { classifyPartial, classifyRequest, type Classification, type PartialClassification } from './classify.js';
 import { DEFER, HttpStreamParser, type HttpHead, type HttpSink, type InvalidReason, type MessageFlag } from './http.js';
 import { HalfStream, type Budget, type SegmentMeta, type StreamSink } from './reassembly.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, seqAdd, seqDiff, type TcpSegment } from './tcp.js';
@@ -25,14 +25,18 @@ export interface RequestRecord {
   class: ImdsClass;
   method: string | null;
   path: string | null;
+  pathCut: boolean;
   host: string | null;
   userAgent: string | null;
   ttl: number | null;
   status: number | null;
   flags: Set<ImdsFlag>;
+  /** Frame bytes logged of the cut packet that ended what the capture holds of it. */
+  cutAt: number | null;
 }
 
 interface ResponseRecord {
+  time: bigint;
   fragment: boolean;
   /** Absolute sequence number of the response's first byte (server stream), if known. */
   startSeq: number | null;
@@ -53,6 +57,17 @@ export interface ConnectionLimits {
 const DUP_KEYS_MAX = 2048;
 const REUSE_WINDOW = 1 << 20;
 const RESP_QUEUE_MAX = 1024;
+
+function applyVerdict(r: RequestRecord, c: Classification, pathCut: boolean): void {
+  r.class = c.class;
+  r.method = c.method;
+  r.path = c.path;
+  r.pathCut = pathCut;
+  r.host = c.host;
+  r.userAgent = c.userAgent;
+  r.ttl = c.ttl;
+  for (const f of c.flags) r.flags.add(f);
+}
 
 /** a < b in sequence space, false when either is unknown. */
 function before(a: number | null, b: number | null): boolean {
@@ -93,6 +108,14 @@ export class Connection {
   private dupKeys = new Set<string>();
   private recent: { from: number; to: number; meta: SegmentMeta }[] = [];
   private finalized = false;
+  /** Packets from the client, payload or not: none means a one-sided capture of this connection. */
+  private clientPackets = 0;
+  /** The packet whose cut makes the client-stream gap being reported, while it is. */
+  private clientCut: SegmentMeta | null = null;
+  /** Frame bytes logged of the client's cut packets, once one was cut. */
+  private clientCutAt: number | null = null;
+  /** What the head of the request the parser is about to call invalid shows (partialHead). */
+  private partial: { r: RequestRecord; c: PartialClassification } | null = null;
   /** Responses were or may have been lost: pair only on exact sequence evidence. */
   private unsure = false;
   private done = false;
@@ -135,7 +158,11 @@ export class Connection {
           if (r.time === null) r.time = meta.time;
         }
       },
-      gap: (off, len) => self.reqParser.gap(off, len),
+      gap: (off, len, cutBy) => {
+        self.clientCut = cutBy ?? null;
+        self.reqParser.gap(off, len);
+        self.clientCut = null;
+      },
       duplicate: (off, len, meta) => self.attribute(off, off + len, meta, false),
       reset: () => {
         self.recent = [];
@@ -205,11 +232,12 @@ export class Connection {
     if (off !== null && tcp.payload.length > 0) this.attribute(off, off + tcp.payload.length, meta, false);
   }
 
-  segment(fromClient: boolean, tcp: TcpSegment, meta: SegmentMeta): void {
+  /** A packet of this connection; `cut` payload bytes followed its logged ones (a snap length). */
+  segment(fromClient: boolean, tcp: TcpSegment, meta: SegmentMeta, cut = 0): void {
     this.now = meta.time;
     this.lastSeen = meta.time;
     const stream = fromClient ? this.client : this.server;
-    if (fromClient) this.votes.add(meta.pid, meta.tid);
+    if (fromClient) { this.votes.add(meta.pid, meta.tid); this.clientPackets++; }
     let seq = tcp.seq;
     if (tcp.flags & TCP_SYN) {
       stream.syn(tcp.seq);
@@ -218,12 +246,12 @@ export class Connection {
       if (this.client.fromSyn) this.reqParser.startAtOrigin();
       if (this.server.fromSyn) this.resParser.startAtOrigin();
     }
-    if (tcp.payload.length > 0) {
-      stream.data(seq, tcp.payload, meta);
+    if (tcp.payload.length > 0 || cut > 0) {
+      stream.data(seq, tcp.payload, meta, cut);
       this.enforceLimits();
     }
     if (tcp.flags & TCP_FIN) {
-      stream.fin(seq, tcp.payload.length);
+      stream.fin(seq, tcp.payload.length + cut);
       if (fromClient) this.clientFin = true; else this.serverFin = true;
     }
     if ((tcp.flags & TCP_RST) || (this.clientFin && this.serverFin)) {
@@ -243,10 +271,38 @@ export class Connection {
     // Only now may the last request take a response without seeing a next request.
     this.finalized = true;
     this.tryMatch();
+    if ((this.clientPackets === 0 && this.requests.length === 0) || this.clientCutAt !== null) {
+      // Each answer left stands for a request the capture did not show: only IMDS's side of the
+      // connection was captured, or the request was in bytes a snap length cut off (pipelined
+      // requests after the first, typically).
+      for (const resp of this.respQueue) this.requests.push(this.answeredRequest(resp, this.clientCutAt));
+      this.respQueue = [];
+    }
     this.orphanResponses += this.respQueue.length;
     this.respQueue = [];
     for (const r of this.requests) if (r.time === null) r.time = r.beginTime;
     return this.requests;
+  }
+
+  private answeredRequest(resp: ResponseRecord, cutAt: number | null): RequestRecord {
+    return {
+      start: 0, end: 0, headEnd: null, fragment: true, invalid: true, time: resp.time, beginTime: resp.time, clientAck: null,
+      votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, pathCut: false, host: null,
+      userAgent: null, ttl: null, status: resp.interim ? null : resp.status,
+      flags: new Set([cutAt !== null ? 'cut' : 'no-request']), cutAt,
+    };
+  }
+
+  /** A client-stream gap reached this request: the capture's cut, or bytes it lost. */
+  private gapFlag(r: RequestRecord): void {
+    const cut = this.clientCut;
+    if (cut) {
+      r.flags.add('cut');
+      if (r.cutAt === null && cut.cutAt !== undefined) r.cutAt = cut.cutAt;
+      this.clientCutAt ??= cut.cutAt ?? null;
+    } else {
+      r.flags.add('gap');
+    }
   }
 
   private enforceLimits(): void {
@@ -295,8 +351,8 @@ export class Connection {
       begin(off: number, fragment: boolean) {
         const r: RequestRecord = {
           start: off, end: Infinity, headEnd: null, fragment, invalid: false, time: null, beginTime: self.now, clientAck: null,
-          votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, host: null,
-          userAgent: null, ttl: null, status: null, flags: new Set(),
+          votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, pathCut: false, host: null,
+          userAgent: null, ttl: null, status: null, flags: new Set(), cutAt: null,
         };
         if (fragment && !self.client.fromSyn && !self.reqParser.synced) r.flags.add('missing-start');
         // The chunk holding the first byte (the current one, or an earlier one for a held-back prefix)
@@ -311,14 +367,7 @@ export class Connection {
       head(head: HttpHead, headEnd: number) {
         const r = self.openReq;
         if (!r || head.kind !== 'request') return null;
-        const c = classifyRequest(head);
-        r.class = c.class;
-        r.method = c.method;
-        r.path = c.path;
-        r.host = c.host;
-        r.userAgent = c.userAgent;
-        r.ttl = c.ttl;
-        for (const f of c.flags) r.flags.add(f);
+        applyVerdict(r, classifyRequest(head), false);
         r.headEnd = headEnd;
         self.tryMatch();
         self.checkDeferred();
@@ -329,12 +378,25 @@ export class Connection {
         if (!r) return;
         r.class = 'unknown';
         r.invalid = true;
-        r.flags.add(reason === 'gap' ? 'gap' : reason === 'truncated' ? 'truncated' : 'unparseable');
+        if (reason === 'gap') self.gapFlag(r);
+        else r.flags.add(reason === 'truncated' ? 'truncated' : 'unparseable');
+        // What the head's captured bytes show still counts (partialHead came just before).
+        if (self.partial && self.partial.r === r) applyVerdict(r, self.partial.c, self.partial.c.pathCut);
+        self.partial = null;
         self.tryMatch();
         self.checkDeferred();
       },
+      partialHead(bytes: Uint8Array) {
+        const r = self.openReq;
+        if (!r || r.fragment || r.headEnd !== null) return;
+        const c = classifyPartial(bytes);
+        self.partial = c ? { r, c } : null;
+      },
       flag(flag: MessageFlag) {
-        self.openReq?.flags.add(flag);
+        const r = self.openReq;
+        if (!r) return;
+        if (flag === 'gap') self.gapFlag(r);
+        else r.flags.add(flag);
       },
       end(off: number) {
         const r = self.openReq;
@@ -351,6 +413,7 @@ export class Connection {
     const sink: HttpSink = {
       begin(off: number, fragment: boolean) {
         const resp: ResponseRecord = {
+          time: self.now,
           // A fragment's first byte is not its response's first byte: no start to reason with.
           fragment, startSeq: fragment ? null : self.server.seqOf(off), ack: self.serverMeta?.ack ?? null,
           // Before the first response of a stream whose start was not captured, responses may be lost too.
@@ -386,10 +449,20 @@ export class Connection {
         self.queueResponse(resp);
         return cand ?? null;
       },
+      partialHead(bytes: Uint8Array) {
+        // A head cut short still shows its status line.
+        const resp = self.openResp;
+        if (!resp || resp.fragment) return;
+        const m = /^HTTP\/1\.\d (\d{3})(?!\d)/.exec(Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 32)).toString('latin1'));
+        if (!m) return;
+        const status = Number(m[1]);
+        if (status >= 100 && status < 200 && status !== 101) resp.interim = true;
+        else resp.status = status;
+      },
       invalid(reason: InvalidReason) {
         if (reason === 'gap') self.serverGap = true;
         const resp = self.openResp;
-        if (resp && !resp.fragment && !resp.queued) self.queueResponse(resp);
+        if (resp && !resp.fragment && !resp.queued && !resp.interim) self.queueResponse(resp);
       },
       flag(flag: MessageFlag) {
         if (flag === 'gap') self.serverGap = true;

@@ -49,6 +49,11 @@ export interface HttpSink {
   undefer?(): string | null;
   /** The current message cannot be parsed as HTTP. */
   invalid(reason: InvalidReason): void;
+  /**
+   * The current message's head up to a gap or the end of the stream, which it will not complete
+   * (called right before invalid()): the sink may keep what those bytes show. Valid during the call.
+   */
+  partialHead?(bytes: Uint8Array): void;
   flag(flag: MessageFlag): void;
   /** The current message ends at off (exclusive). */
   end(off: number): void;
@@ -339,6 +344,7 @@ export class HttpStreamParser {
     switch (this.state) {
       case 'head':
         if (this.open) {
+          this.sink.partialHead?.(this.head.subarray(0, this.headLen));
           this.sink.invalid('gap');
           this.resetHead();
           this.state = 'sync';
@@ -380,7 +386,11 @@ export class HttpStreamParser {
     if (off > this.pos && this.state !== 'closed' && this.state !== 'opaque') this.gap(this.pos, off - this.pos);
     switch (this.state) {
       case 'head':
-        if (this.open) { this.sink.invalid('truncated'); this.endAt(off); }
+        if (this.open) {
+          this.sink.partialHead?.(this.head.subarray(0, this.headLen));
+          this.sink.invalid('truncated');
+          this.endAt(off);
+        }
         break;
       case 'body': case 'chunk-size': case 'chunk-data': case 'chunk-crlf': case 'trailers':
         this.sink.flag('truncated');

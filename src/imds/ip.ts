@@ -16,6 +16,8 @@ export interface IpPacket {
   payloadEnd: number;
   /** The IP header claims more bytes than were captured. */
   truncated: boolean;
+  /** End of the packet as the IP header gives it (past payloadEnd when truncated; payloadEnd when it gives none). */
+  wireEnd: number;
 }
 
 export type IpError =
@@ -150,6 +152,7 @@ function parseIpv4(b: Uint8Array): IpResult {
       payloadOffset: ihl,
       payloadEnd: end,
       truncated,
+      wireEnd: truncated ? total : end,
     },
   };
 }
@@ -162,6 +165,7 @@ function parseIpv6(b: Uint8Array): IpResult {
   const payloadLength = (b[4]! << 8) | b[5]!;
   let end: number;
   let truncated = false;
+  const claimed = 40 + payloadLength;
   if (payloadLength === 0) {
     // Jumbogram (hop-by-hop option) or an LSO send with the field left 0.
     if (b[6] === 0) return fail('ipv6-jumbogram');
@@ -206,6 +210,7 @@ function parseIpv6(b: Uint8Array): IpResult {
       payloadOffset: off,
       payloadEnd: end,
       truncated,
+      wireEnd: truncated ? claimed : end,
     },
   };
 }

@@ -2,6 +2,9 @@
 // Offsets count bytes from the stream origin: the byte after the SYN when the
 // handshake was captured, else the first data byte seen (tentative origin,
 // moved back if an earlier segment or the SYN turns up before anything was parsed).
+// A segment the capture logged only in part (a snap length) brings its first
+// bytes and a hole of known length after them: the hole is a gap the moment the
+// stream reaches it, since no copy of the packet holds more.
 
 import { seqAdd, seqDiff } from './tcp.js';
 
@@ -13,6 +16,8 @@ export interface SegmentMeta {
   /** Acknowledgement number of the carrying segment (absolute), or null without ACK. */
   ack: number | null;
   dropped: boolean;
+  /** Frame bytes the capture logged, when it logged this packet shorter than it was. */
+  cutAt?: number;
 }
 
 interface Pending {
@@ -21,13 +26,15 @@ interface Pending {
   meta: SegmentMeta;
   /** Later copies of (part of) these bytes, kept for PID attribution. */
   extra: SegmentMeta[] | null;
+  /** Bytes right after `data` that the capture cut off. */
+  cut: number;
 }
 
 export interface StreamSink {
   /** Contiguous bytes at `off`. */
   deliver(data: Uint8Array, off: number, meta: SegmentMeta): void;
-  /** Bytes [off, off+len) will never arrive. */
-  gap(off: number, len: number): void;
+  /** Bytes [off, off+len) will never arrive; `cutBy` is the packet whose logged part ended before them, if that is why. */
+  gap(off: number, len: number, cutBy?: SegmentMeta): void;
   /** Another copy of bytes already delivered (retransmission, duplicate appearance). */
   duplicate(off: number, len: number, meta: SegmentMeta): void;
   /** Forget everything delivered so far (origin moved back; replay follows). */
@@ -44,6 +51,8 @@ export interface Budget {
   maxTotal: number;
   dropped: number;
   gapBytes: number;
+  /** Bytes the capture's snap length cut off (not counted in gapBytes). */
+  cutBytes: number;
   retransmitted: number;
 }
 
@@ -119,8 +128,9 @@ export class HalfStream {
     if (this.finOff === null || off < this.finOff) this.finOff = off;
   }
 
-  data(seq: number, payload: Uint8Array, meta: SegmentMeta): void {
-    if (payload.length === 0) return;
+  /** A segment's payload; `cut` more bytes followed it that the capture did not log. */
+  data(seq: number, payload: Uint8Array, meta: SegmentMeta, cut = 0): void {
+    if (payload.length === 0 && cut === 0) return;
     if (this.base === null) this.base = seq;
     let off = seqDiff(seq, this.base);
     if (off < 0 && !this.fromSyn && -off <= WINDOW && this.canRebase()) {
@@ -129,29 +139,34 @@ export class HalfStream {
     }
     let data = payload;
     if (off < 0) {
-      if (off + data.length <= 0) { this.budget.retransmitted += data.length; return; }
-      data = data.subarray(-off);
+      if (off + data.length + cut <= 0) { this.budget.retransmitted += data.length; return; }
+      const skip = Math.min(-off, data.length);
+      cut -= -off - skip;
+      data = data.subarray(skip);
       off = 0;
     }
     if (off > this.next + WINDOW) { this.budget.dropped += data.length; return; }
-    const end = off + data.length;
+    const end = off + data.length + cut;
     if (end > this.maxEnd) this.maxEnd = end;
     if (end <= this.next) {
       this.budget.retransmitted += data.length;
-      this.sink.duplicate(off, data.length, meta);
+      if (data.length > 0) this.sink.duplicate(off, data.length, meta);
       return;
     }
     if (off < this.next) {
-      this.budget.retransmitted += this.next - off;
-      this.sink.duplicate(off, this.next - off, meta);
-      data = data.subarray(this.next - off);
+      const dup = Math.min(this.next - off, data.length);
+      this.budget.retransmitted += dup;
+      if (dup > 0) this.sink.duplicate(off, dup, meta);
+      cut -= this.next - off - dup;
+      data = data.subarray(dup);
       off = this.next;
     }
     if (off === this.next && this.pending.length === 0) {
-      this.deliver(data, off, meta);
+      if (data.length > 0) this.deliver(data, off, meta);
+      if (cut > 0) this.declareCut(this.next, cut, meta);
       return;
     }
-    this.insert(off, data, meta);
+    this.insert(off, data, meta, cut);
     this.flush();
   }
 
@@ -192,7 +207,7 @@ export class HalfStream {
     this.replay = [];
     this.replayBytes = 0;
     if (this.finOff !== null) this.finOff += shift;
-    for (const p of [...replay, ...pending]) this.insert(p.off + shift, p.data, p.meta);
+    for (const p of [...replay, ...pending]) this.insert(p.off + shift, p.data, p.meta, p.cut);
     // With shift > 0 nothing flows until the bytes before the old origin arrive.
     this.flush();
   }
@@ -200,7 +215,7 @@ export class HalfStream {
   private deliver(data: Uint8Array, off: number, meta: SegmentMeta): void {
     if (this.replay !== null) {
       if (this.sink.committed || this.replayBytes + data.length > REPLAY_MAX) this.replay = null;
-      else { this.replay.push({ off, data: data.slice(), meta, extra: null }); this.replayBytes += data.length; }
+      else { this.replay.push({ off, data: data.slice(), meta, extra: null, cut: 0 }); this.replayBytes += data.length; }
     }
     this.next = off + data.length;
     this.sink.deliver(data, off, meta);
@@ -213,8 +228,16 @@ export class HalfStream {
     this.sink.gap(off, len);
   }
 
-  /** Adds the parts of [off, off+data.length) that no pending segment covers. */
-  private insert(off: number, data: Uint8Array, meta: SegmentMeta): void {
+  private declareCut(off: number, len: number, by: SegmentMeta): void {
+    // Replayed with the bytes before it if the origin moves back.
+    if (this.replay !== null && !this.sink.committed) this.replay.push({ off, data: EMPTY, meta: by, extra: null, cut: len });
+    this.budget.cutBytes += len;
+    this.next = off + len;
+    this.sink.gap(off, len, by);
+  }
+
+  /** Adds the parts of [off, off+data.length) that no pending segment covers, and the cut hole after them. */
+  private insert(off: number, data: Uint8Array, meta: SegmentMeta, cut = 0): void {
     const end = off + data.length;
     const list = this.pending;
     // First pending segment ending after `off`.
@@ -229,7 +252,7 @@ export class HalfStream {
     const pieces: Pending[] = [];
     while (i < list.length && list[i]!.off < end) {
       const p = list[i]!;
-      if (p.off > cur) pieces.push({ off: cur, data: data.slice(cur - off, p.off - off), meta, extra: null });
+      if (p.off > cur) pieces.push({ off: cur, data: data.slice(cur - off, p.off - off), meta, extra: null, cut: 0 });
       const overlapEnd = Math.min(end, p.off + p.data.length);
       if (overlapEnd > Math.max(cur, p.off)) {
         this.budget.retransmitted += overlapEnd - Math.max(cur, p.off);
@@ -239,12 +262,19 @@ export class HalfStream {
       cur = Math.max(cur, p.off + p.data.length);
       i++;
     }
-    if (cur < end) pieces.push({ off: cur, data: data.slice(cur - off), meta, extra: null });
+    if (cur < end) pieces.push({ off: cur, data: data.slice(cur - off), meta, extra: null, cut: 0 });
+    // The hole after the logged bytes rides on the piece that ends where they end (an empty one if
+    // pending data already covers them: another copy may still hold more).
+    if (cut > 0) {
+      const last = pieces[pieces.length - 1];
+      if (last && last.off + last.data.length === end) last.cut = cut;
+      else pieces.push({ off: end, data: EMPTY, meta, extra: null, cut });
+    }
     if (pieces.length === 0) return;
     // Insert in order: each piece goes before the first pending segment starting after it.
     let at = lo;
     for (const piece of pieces) {
-      while (at < list.length && list[at]!.off < piece.off) at++;
+      while (at < list.length && (list[at]!.off < piece.off || (list[at]!.off === piece.off && piece.data.length === 0))) at++;
       list.splice(at, 0, piece);
       at++;
       this.pendingBytes += piece.data.length;
@@ -262,10 +292,19 @@ export class HalfStream {
       this.pendingBytes -= p.data.length;
       this.budget.total -= p.data.length;
       const skip = this.next - p.off;
-      if (skip >= p.data.length) continue;
-      this.deliver(skip > 0 ? p.data.subarray(skip) : p.data, p.off + skip, p.meta);
-      if (p.extra) for (const m of p.extra) this.sink.duplicate(p.off + skip, p.data.length - skip, m);
+      if (skip < p.data.length) {
+        this.deliver(skip > 0 ? p.data.subarray(skip) : p.data, p.off + skip, p.meta);
+        if (p.extra) for (const m of p.extra) this.sink.duplicate(p.off + skip, p.data.length - skip, m);
+      }
+      if (p.cut > 0) {
+        // Up to the next pending bytes at most: those are real bytes of another copy.
+        const holeEnd = p.off + p.data.length + p.cut;
+        const stop = Math.min(holeEnd, list[n]?.off ?? holeEnd);
+        if (stop > this.next) this.declareCut(this.next, stop - this.next, p.meta);
+      }
     }
     if (n > 0) list.splice(0, n);
   }
 }
+
+const EMPTY = new Uint8Array(0);

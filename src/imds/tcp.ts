@@ -19,6 +19,8 @@ export interface TcpSegment {
   timestamp: [number, number] | null;
   /** Payload view into the packet bytes (no copy). */
   payload: Uint8Array;
+  /** Header (option) bytes the capture cut off; 0 normally. */
+  headerCut: number;
 }
 
 export type TcpError = 'tcp-header-length' | 'tcp-options';
@@ -28,11 +30,16 @@ export type TcpResult = { ok: true; tcp: TcpSegment } | { ok: false; error: TcpE
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
 const u32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 
-/** Parses the TCP segment in b[start, end). */
-export function parseTcp(b: Uint8Array, start: number, end: number): TcpResult {
+/**
+ * Parses the TCP segment in b[start, end). With `cut`, the capture logged the packet shorter
+ * than it was: options running past `end` are accepted (unread) and `headerCut` says how many
+ * header bytes are missing.
+ */
+export function parseTcp(b: Uint8Array, start: number, end: number, cut = false): TcpResult {
   if (start < 0 || end > b.length || end - start < 20) return { ok: false, error: 'tcp-header-length' };
-  const doff = (b[start + 12]! >> 4) * 4;
-  if (doff < 20 || start + doff > end) return { ok: false, error: 'tcp-header-length' };
+  const fullDoff = (b[start + 12]! >> 4) * 4;
+  if (fullDoff < 20 || (start + fullDoff > end && !cut)) return { ok: false, error: 'tcp-header-length' };
+  const doff = Math.min(fullDoff, end - start);
   const tcp: TcpSegment = {
     srcPort: u16(b, start),
     dstPort: u16(b, start + 2),
@@ -45,6 +52,7 @@ export function parseTcp(b: Uint8Array, start: number, end: number): TcpResult {
     sackPermitted: false,
     timestamp: null,
     payload: b.subarray(start + doff, end),
+    headerCut: fullDoff - doff,
   };
   // Options: every length must stay inside the header.
   let o = start + 20;
@@ -53,8 +61,12 @@ export function parseTcp(b: Uint8Array, start: number, end: number): TcpResult {
     const kind = b[o]!;
     if (kind === 0) break;
     if (kind === 1) { o++; continue; }
-    if (o + 2 > optEnd) return { ok: false, error: 'tcp-options' };
+    if (o + 2 > optEnd) {
+      if (tcp.headerCut > 0) break; // the rest of the options was not logged
+      return { ok: false, error: 'tcp-options' };
+    }
     const len = b[o + 1]!;
+    if (len >= 2 && o + len > optEnd && tcp.headerCut > 0) break;
     if (len < 2 || o + len > optEnd) return { ok: false, error: 'tcp-options' };
     if (kind === 2 && len === 4) tcp.mss = u16(b, o + 2);
     else if (kind === 3 && len === 3) tcp.windowScale = b[o + 2]!;

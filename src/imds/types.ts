@@ -10,7 +10,7 @@ export type ImdsEndpoint = typeof IMDS.ipv4 | typeof IMDS.ipv6;
  * v2: carries X-aws-ec2-metadata-token.
  * v1: a parsed request with neither header.
  * unknown: request bytes missing or unparseable, or a non-AWS metadata request
- *   (flag 'other-cloud'); never a guess at v1.
+ *   (flag 'other-cloud'); never a guess at v1. `reason` says which.
  */
 export type ImdsClass = 'token' | 'v2' | 'v1' | 'unknown';
 
@@ -21,6 +21,9 @@ export type ImdsFlag =
   | 'other-cloud'       // Metadata: true (Azure) or Metadata-Flavor: Google
   | 'x-forwarded-for'   // IMDS rejects token PUTs carrying it
   | 'gap'               // bytes of this request are missing from the capture
+  | 'cut'               // the capture logged its packets shorter than they were (snap length)
+  | 'no-request'        // only IMDS's answer was captured: the request is known to exist, nothing more
+  | 'before-coverage'   // sent before the time from which a wrapped circular file is complete
   | 'missing-start'     // the capture holds only the tail of this request
   | 'truncated'         // the stream ended inside this request
   | 'unparseable'       // bytes present but not an HTTP/1.x request
@@ -45,6 +48,10 @@ export interface ImdsRequest {
   method: string | null;
   /** Request path with query; values of token-like query parameters redacted. */
   path: string | null;
+  /** The capture holds only the start of the path (it was cut off): `path` is that start. */
+  pathCut: boolean;
+  /** Why the class is 'unknown' (e.g. "cut at 128 bytes"); null otherwise. */
+  reason: string | null;
   /** Final response status (1xx skipped), null when no response was matched. */
   status: number | null;
   endpoint: ImdsEndpoint;
@@ -108,6 +115,16 @@ export interface ImdsStats {
   droppedBytes: number;
   orphanResponses: number;
   directionMismatches: number;
+  /** IMDS packets by direction (from the addresses): client to IMDS, and back. */
+  outbound: number;
+  inbound: number;
+  /** Outbound IMDS packet events logged with a PID that names a process (not 0 or 4); pktmon's copies of a packet each count. */
+  outboundWithPid: number;
+  /** IMDS packets the capture logged shorter than they were, and the bytes it left out. */
+  cutPackets: number;
+  cutBytes: number;
+  /** Frame bytes logged of the longest cut IMDS packet (the snap length), 0 if none was cut. */
+  snapLength: number;
   /** Most out-of-order bytes held at once across the scan. */
   peakBufferedBytes: number;
 }

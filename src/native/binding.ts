@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { PROVIDERS } from '../constants.js';
 import type {
-  ConvertInterface, ConvertProgress, ConvertSummary, Diagnostic, EventBatch, ImdsPacket, TraceEvent, TraceHeader,
+  ConvertInterface, ConvertProgress, ConvertSummary, Diagnostic, EventBatch, ImdsPacket, NativeCaptureFacts, TraceEvent, TraceHeader,
 } from './types.js';
 
 /** The codes of native/etl/diagnostics.h (ETL_CODES), in its order. */
@@ -115,6 +115,9 @@ export interface NativeScanSummary {
   stats: Record<string, number>;
   warnings: Record<string, number>;
   warningSamples: string[];
+  /** How the file's packets were logged, and what its buffers say of a circular file (src/capture/quality.ts). */
+  capture: NativeCaptureFacts;
+  header: TraceHeader;
 }
 
 export interface NativePacketScan {
@@ -164,6 +167,10 @@ export const NATIVE_EXPORTS = exactly<NativeBinding>()([
 ]);
 export const TRACE_READER_METHODS = exactly<NativeTraceReader>()(['header', 'readBatch', 'stats', 'close']);
 export const PACKET_SCAN_METHODS = exactly<NativePacketScan>()(['next', 'summary', 'close']);
+export const CAPTURE_FACT_KEYS = exactly<NativeCaptureFacts>()([
+  'packets', 'packetsCut', 'snapLength', 'largestPacket', 'pktmonPackets', 'ndisPackets', 'sawPktmon', 'buffers',
+  'oldestSequence', 'newestSequence', 'wrapped', 'completeFrom', 'eventBytes',
+]);
 
 const require = createRequire(import.meta.url);
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -21,6 +21,8 @@ export interface TraceHeader {
   logFileMode: number;
   bufferSize: number;         // nominal
   buffersWritten: number;
+  /** Session file size limit (MB unless LogFileMode has USE_KBYTES_FOR_SIZE); 0 = none. */
+  maximumFileSize: number;
   eventsLost: number;
   buffersLost: number;
   timeZoneBiasMinutes: number;
@@ -103,6 +105,11 @@ export interface ImdsPacket {
   interfaceId: number;        // same numbering as the pcapng IDBs convert writes
   direction: 'in' | 'out' | 'unknown';
   ip: Uint8Array;             // from the IP header on (link layer removed)
+  /** Frame bytes logged (link layer included) and on the wire; absent when not known. */
+  capturedLength?: number;
+  originalLength?: number;
+  /** Logged shorter than it was (pktmon --pkt-size, netsh packettruncatebytes). */
+  cut?: boolean;
   /** pktmon: the same packet seen at several components shares group+number. */
   pktGroupId?: bigint;
   pktNumber?: number;
@@ -148,4 +155,23 @@ export interface ConvertProgress {
   bytesDone: number;
   fileSize: number;
   packets: number;
+}
+
+/** How a file's packets were logged, and what its buffers say of a circular file: the native scan's side of src/capture/quality.ts, once the file is read. */
+export interface NativeCaptureFacts {
+  packets: number;
+  packetsCut: number;
+  snapLength: number;
+  largestPacket: number;
+  pktmonPackets: number;
+  ndisPackets: number;
+  sawPktmon: boolean;
+  buffers: number;
+  oldestSequence: bigint;
+  newestSequence: bigint;
+  wrapped: boolean;
+  /** FILETIME from which a wrapped file misses nothing; 0n when unknown. */
+  completeFrom: bigint;
+  /** Event bytes the data buffers hold (uncompressed). */
+  eventBytes: number;
 }

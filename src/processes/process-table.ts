@@ -9,6 +9,7 @@
 
 import type { Diagnostic, TraceEvent } from '../native/types.js';
 import type { TasklistRow } from './tasklist.js';
+import { parentOf as followParent, type ParentChain } from './parents.js';
 import { EventShapeError, processEventOf, serviceEventOf, type ProcessEventInfo, type ServiceConfigInfo } from './trace-events.js';
 
 export type NameSource = 'trace' | 'tasklist' | 'cab';
@@ -24,15 +25,38 @@ export interface ProcessName {
   note?: string;
   imagePath?: string;
   commandLine?: string;
+  /**
+   * Which process instance: `<pid>#<n>` for the n-th process the trace shows holding the PID
+   * (oldest first), `<pid>` when only the snapshot names it.
+   */
+  key: string;
+  /** The trace's lifetime behind the name, when the name comes from the trace. */
+  lifetime?: ProcessLifetime;
 }
 
 /** One process that held a PID, as far as the trace shows. */
 export interface ProcessLifetime {
   pid: number;
+  /** Position among the PID's lifetimes, oldest first, from 1. */
+  ordinal: number;
   image: string;
   imagePath?: string;
   commandLine?: string;
   parentPid?: number;
+  /** As the events give it: 0xFFFFFFFF for processes outside any session (System, smss). */
+  sessionId?: number;
+  userSid?: string;
+  /** Kernel-Process ProcessSequenceNumber and its parent's: unique per boot, so they survive PID reuse. */
+  sequenceNumber?: bigint;
+  parentSequenceNumber?: bigint;
+  /** A start event of this process is in the trace (it began during the capture). */
+  startSeen: boolean;
+  /**
+   * The first rundown event (DCStart, DCEnd, ProcessRundown) that listed it. A rundown lists the
+   * running processes in the order they were created, so of two processes listed by rundowns
+   * the one listed first is the older (docs/imds.md, Parent chains).
+   */
+  rundownAt?: { t: bigint; seq: number };
   /** Creation time (FILETIME); undefined when it is before anything the trace shows. */
   begin?: bigint;
   /** True when begin comes from a start event or a CreateTime field. */
@@ -54,6 +78,8 @@ type Observation =
   | { t: bigint; seq: number; type: 'service'; info: ServiceConfigInfo };
 
 const MAX_PROBLEMS = 1000;
+/** Two start events of one PID and image this close (100 ns units) are one process start. */
+const SAME_START = 10_000_000n;
 
 export class ProcessTable {
   private readonly observations = new Map<number, Observation[]>();
@@ -69,6 +95,7 @@ export class ProcessTable {
   /** Whether the trace logs process creation / exit at all (then silence means something). */
   private sawStarts = false;
   private sawEnds = false;
+  private sawRundown = false;
 
   /** Problems met while decoding events (first 1000 kept). */
   get problems(): readonly ProcessTableProblem[] {
@@ -119,6 +146,21 @@ export class ProcessTable {
     return used;
   }
 
+  /** Feed what one process event says, already decoded, with the event's time. */
+  addProcess(info: ProcessEventInfo, fileTime: bigint): void {
+    this.observe(info.pid, { t: fileTime, seq: this.seq++, type: 'process', info });
+  }
+
+  /** Whether the trace holds any process or service event at all. */
+  get hasProcessEvents(): boolean {
+    return this.observations.size > 0;
+  }
+
+  /** Whether the trace lists the processes that were running (a rundown), so a missing PID means something. */
+  get listsRunningProcesses(): boolean {
+    return this.sawRundown;
+  }
+
   /**
    * Add a tasklist snapshot. Several may be added; an explicit tasklist file
    * ('tasklist') takes precedence over the cab's copy ('cab').
@@ -144,47 +186,71 @@ export class ProcessTable {
     return [...this.observations.keys()].sort((a, b) => a - b);
   }
 
-  /** Who held `pid` at `fileTime` (UTC FILETIME, 100 ns units). */
-  nameFor(pid: number, fileTime: bigint): ProcessName | undefined {
-    const lives = this.lifetimes(pid);
-    const snap = this.snapshotRow(pid);
-
+  /**
+   * The trace's process that held `pid` at `fileTime`, if any. `accept` narrows the candidates
+   * (the parent chain asks only for processes older than the child).
+   */
+  lifetimeAt(pid: number, fileTime: bigint, accept?: (l: ProcessLifetime) => boolean): ProcessLifetime | undefined {
     // Candidates whose bounds hold the time; one actually seen around it
     // beats one whose bounds were inferred, then the later one wins.
     let owner: ProcessLifetime | undefined;
     let ownerSeen = false;
-    for (const l of lives) {
+    for (const l of this.lifetimes(pid)) {
       if (l.image === '') continue;
       if (l.begin !== undefined && fileTime < l.begin) continue;
       if (l.end !== undefined && fileTime > l.end) continue;
+      if (accept && !accept(l)) continue;
       const seen = fileTime >= l.firstSeen && fileTime <= l.lastSeen;
       if (!owner || (seen && !ownerSeen) || (seen === ownerSeen && (l.begin ?? -1n) >= (owner.begin ?? -1n))) {
         owner = l;
         ownerSeen = seen;
       }
     }
+    return owner;
+  }
 
-    if (owner) {
-      const services = [...owner.services];
-      // The snapshot names the same process when it was alive at the end.
-      if (snap && owner.end === undefined && sameImage(owner.image, snap.row.image)) {
-        for (const s of snap.row.services) if (!services.some((x) => x.toLowerCase() === s.toLowerCase())) services.push(s);
-      }
-      const lowOk = owner.beginExact ? true : fileTime >= owner.firstSeen || (owner.begin === undefined && this.sawStarts);
-      // Still alive later than last seen: credible when the trace logs exits (none came), when it logs
-      // starts (a reuse of the PID would have shown one), or when the snapshot taken at the end agrees.
-      const aliveAtEnd = !!snap && sameImage(owner.image, snap.row.image);
-      const highOk = owner.endExact ? true : fileTime <= owner.lastSeen || (owner.end === undefined && (this.sawEnds || this.sawStarts || aliveAtEnd));
-      const result: ProcessName = { pid, image: owner.image, services, source: 'trace', confidence: lowOk && highOk ? 'high' : 'medium' };
-      if (!(lowOk && highOk)) {
-        result.note = `the trace saw ${owner.image} with PID ${pid} only from ${owner.firstSeen} to ${owner.lastSeen}; the time asked is outside that`;
-      }
-      if (owner.imagePath !== undefined) result.imagePath = owner.imagePath;
-      if (owner.commandLine !== undefined) result.commandLine = owner.commandLine;
-      return result;
+  /** Who held `pid` at `fileTime` (UTC FILETIME, 100 ns units). */
+  nameFor(pid: number, fileTime: bigint): ProcessName | undefined {
+    const owner = this.lifetimeAt(pid, fileTime);
+    return owner ? this.nameOfLifetime(owner, fileTime) : this.snapshotName(pid, fileTime);
+  }
+
+  /** The name a trace lifetime gives at `fileTime`, with the snapshot's services when both agree. */
+  nameOfLifetime(owner: ProcessLifetime, fileTime: bigint): ProcessName {
+    const pid = owner.pid;
+    const snap = this.snapshotRow(pid);
+    const services = [...owner.services];
+    // The snapshot names the same process when it was alive at the end.
+    if (snap && owner.end === undefined && sameImage(owner.image, snap.row.image)) {
+      for (const s of snap.row.services) if (!services.some((x) => x.toLowerCase() === s.toLowerCase())) services.push(s);
     }
+    const lowOk = owner.beginExact ? true : fileTime >= owner.firstSeen || (owner.begin === undefined && this.sawStarts);
+    // Still alive later than last seen: credible when the trace logs exits (none came), when it logs
+    // starts (a reuse of the PID would have shown one), or when the snapshot taken at the end agrees.
+    const aliveAtEnd = !!snap && sameImage(owner.image, snap.row.image);
+    const highOk = owner.endExact ? true : fileTime <= owner.lastSeen || (owner.end === undefined && (this.sawEnds || this.sawStarts || aliveAtEnd));
+    const result: ProcessName = {
+      pid,
+      image: owner.image,
+      services,
+      source: 'trace',
+      confidence: lowOk && highOk ? 'high' : 'medium',
+      key: `${pid}#${owner.ordinal}`,
+      lifetime: owner,
+    };
+    if (!(lowOk && highOk)) {
+      result.note = `the trace saw ${owner.image} with PID ${pid} only from ${owner.firstSeen} to ${owner.lastSeen}; the time asked is outside that`;
+    }
+    if (owner.imagePath !== undefined) result.imagePath = owner.imagePath;
+    if (owner.commandLine !== undefined) result.commandLine = owner.commandLine;
+    return result;
+  }
 
+  /** The snapshot's name for a PID no trace lifetime covers at `fileTime`. */
+  snapshotName(pid: number, fileTime: bigint): ProcessName | undefined {
+    const snap = this.snapshotRow(pid);
     if (!snap) return undefined;
+    const lives = this.lifetimes(pid);
     const result: ProcessName = {
       pid,
       image: snap.row.image,
@@ -192,6 +258,7 @@ export class ProcessTable {
       source: snap.source,
       confidence: 'medium',
       note: 'from the process list taken when the trace stopped',
+      key: String(pid),
     };
     const known = lives.filter((l) => l.image !== '' || l.end !== undefined);
     if (known.length > 0) {
@@ -211,7 +278,31 @@ export class ProcessTable {
     return result;
   }
 
-  private snapshotRow(pid: number): { row: TasklistRow; source: 'tasklist' | 'cab' } | undefined {
+  /**
+   * The ancestors of a process, nearest first, as far as the trace (or, for a parent the trace
+   * never shows, the snapshot) knows them, and why the chain ends (docs/imds.md, Parent chains).
+   */
+  parents(name: ProcessName, max = 64): ParentChain {
+    const links: ParentChain['links'] = [];
+    if (!name.lifetime) {
+      return { links, end: { reason: this.hasProcessEvents ? 'parent-unknown' : 'no-process-events', pid: null } };
+    }
+    const seen = new Set<ProcessLifetime>([name.lifetime]);
+    let child = name.lifetime;
+    for (;;) {
+      const step = followParent(this, child);
+      if (step.end) return { links, end: step.end };
+      const link = step.link!;
+      if (links.length >= max) return { links, end: { reason: 'limit', pid: link.pid } };
+      if (link.name.lifetime && seen.has(link.name.lifetime)) return { links, end: { reason: 'not-in-trace', pid: link.pid } };
+      links.push(link);
+      if (!link.name.lifetime) return { links, end: { reason: 'parent-unknown', pid: null } };
+      seen.add(link.name.lifetime);
+      child = link.name.lifetime;
+    }
+  }
+
+  snapshotRow(pid: number): { row: TasklistRow; source: 'tasklist' | 'cab' } | undefined {
     for (const s of this.snapshots) {
       const row = s.rows.get(pid);
       if (row) return { row, source: s.source };
@@ -223,6 +314,7 @@ export class ProcessTable {
     if (obs.type === 'process') {
       if (obs.info.kind === 'start') this.sawStarts = true;
       if (obs.info.kind === 'end') this.sawEnds = true;
+      if (obs.info.kind === 'rundown') this.sawRundown = true;
     }
     let list = this.observations.get(pid);
     if (!list) this.observations.set(pid, (list = []));
@@ -260,7 +352,7 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
     const prev = done[done.length - 1];
     // Without a creation time, the process began after the previous holder ended.
     const b = begin ?? prev?.end;
-    const l: ProcessLifetime = { pid, image, beginExact: begin !== undefined, endExact: false, firstSeen: t, lastSeen: t, services: [] };
+    const l: ProcessLifetime = { pid, ordinal: 0, image, beginExact: begin !== undefined, endExact: false, startSeen: false, firstSeen: t, lastSeen: t, services: [] };
     if (b !== undefined) l.begin = b;
     return l;
   };
@@ -279,11 +371,17 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
     done.push(cur);
     cur = undefined;
   };
-  const enrich = (l: ProcessLifetime, info: ProcessEventInfo, t: bigint): void => {
+  const enrich = (l: ProcessLifetime, info: ProcessEventInfo, t: bigint, seq: number): void => {
     if (info.image && (l.image === '' || info.image.length > l.image.length)) l.image = info.image;
     if (info.imagePath !== undefined) l.imagePath = info.imagePath;
     if (info.commandLine) l.commandLine = info.commandLine;
     if (info.parentPid !== undefined && l.parentPid === undefined) l.parentPid = info.parentPid;
+    if (info.sessionId !== undefined && l.sessionId === undefined) l.sessionId = info.sessionId;
+    if (info.userSid !== undefined && l.userSid === undefined) l.userSid = info.userSid;
+    if (info.sequenceNumber !== undefined && l.sequenceNumber === undefined) l.sequenceNumber = info.sequenceNumber;
+    if (info.parentSequenceNumber !== undefined && l.parentSequenceNumber === undefined) l.parentSequenceNumber = info.parentSequenceNumber;
+    if (info.kind === 'start') l.startSeen = true;
+    if (info.kind === 'rundown' && l.rundownAt === undefined) l.rundownAt = { t, seq };
     if (t > l.lastSeen) l.lastSeen = t;
     if (t < l.firstSeen) l.firstSeen = t;
   };
@@ -306,6 +404,13 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
     const createTime = validTime(info.createTime);
     switch (info.kind) {
       case 'start': {
+        // The same start seen twice: two traces of the same machine (scan --with) each log it,
+        // the kernel's Process class and Microsoft-Windows-Kernel-Process alike. A PID is only
+        // taken again after its holder exits, which would have ended `cur`.
+        if (cur && cur.startSeen && cur.begin !== undefined && sameImage(cur.image, info.image) && t - cur.begin <= SAME_START && cur.begin - t <= SAME_START) {
+          enrich(cur, info, t, obs.seq);
+          break;
+        }
         // A new process with this PID means the old holder is gone. The event
         // time, not the payload's CreateTime, bounds it: payload FILETIMEs come
         // from the system clock, event times from the session clock that packet
@@ -313,7 +418,7 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
         // kernel trace in the fixtures).
         closeInexact(t);
         cur = open(t, info.image, t);
-        enrich(cur, info, t);
+        enrich(cur, info, t, obs.seq);
         break;
       }
       case 'rundown': {
@@ -322,7 +427,7 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
           closeInexact(createTime);
           cur = open(t, info.image, createTime);
         }
-        enrich(cur, info, t);
+        enrich(cur, info, t, obs.seq);
         if (createTime !== undefined && !cur.beginExact) {
           cur.begin = createTime;
           cur.beginExact = true;
@@ -348,7 +453,7 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
         // its payload ExitTime says when the process exited.
         const exit = info.kind === 'defunct' ? validTime(info.exitTime) ?? t : t;
         if (cur && sameImage(cur.image, info.image)) {
-          enrich(cur, info, t);
+          enrich(cur, info, t, obs.seq);
           cur.end = exit;
           cur.endExact = true;
           done.push(cur);
@@ -358,12 +463,12 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
         const prev = done[done.length - 1];
         if (!cur && prev && prev.endExact && sameImage(prev.image, info.image)) {
           // Defunct at rundown (or a repeated End) for a process already seen to exit.
-          enrich(prev, info, t);
+          enrich(prev, info, t, obs.seq);
           break;
         }
         closeInexact(createTime);
         const l = open(t, info.image, createTime);
-        enrich(l, info, t);
+        enrich(l, info, t, obs.seq);
         l.end = exit;
         l.endExact = true;
         done.push(l);
@@ -379,5 +484,6 @@ function buildLifetimes(pid: number, observations: Observation[]): ProcessLifeti
     }
     done.push(cur);
   }
+  done.forEach((l, i) => (l.ordinal = i + 1));
   return done;
 }

@@ -37,6 +37,8 @@ export interface ProcessEventInfo {
   exitTime?: bigint;
   uniqueProcessKey?: bigint;
   sequenceNumber?: bigint;
+  /** Kernel-Process ParentProcessSequenceNumber (version 3 and later): names the parent across PID reuse. */
+  parentSequenceNumber?: bigint;
 }
 
 export interface ServiceConfigInfo {
@@ -163,6 +165,8 @@ export function processEventOf(e: TraceEvent): ProcessEventInfo | undefined {
       info.exitStatus = f.u32('ExitCode');
     } else {
       info.parentPid = f.u32('ParentProcessID');
+      const parentSeq = f.big('ParentProcessSequenceNumber');
+      if (parentSeq !== undefined) info.parentSequenceNumber = parentSeq;
       info.sessionId = f.u32('SessionID');
     }
     setImage(info, f.text('ImageName'));

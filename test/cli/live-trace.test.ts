@@ -109,7 +109,8 @@ for (const form of ['netsh', 'pktmon'] as const) {
       writeLiveCopy(trace.file, stopped, { keep: size, stopped: true });
       const r = cli(['scan', stopped, '--json', '--no-auto-cab']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toBe('');
+      // Nothing but notes on what the capture itself could not show (no process events here).
+      expect(r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('etl-imds: note: '))).toEqual([]);
       expect(statSync(stopped).size).toBe(size);
       expect(existsSync(stopped)).toBe(true);
     });

@@ -25,6 +25,7 @@
 #include "constants.h"
 #include "etl/reader.h"
 #include "etl/schema.h"
+#include "etl/text.h"
 
 using namespace etl;
 
@@ -1062,6 +1063,26 @@ static void testKnownLayouts() {
   CHECK(knownLayout(known::kProcessClass, 10, 3, true) == nullptr);  // image loads belong to the Image class
 }
 
+// Unpaired surrogates in UTF-16 values survive to JavaScript (docs/scan-output.md, Text from the
+// trace): WTF-8 inside, the same UTF-16 units out; plain UTF-8 where a name must be valid text.
+static void testUnpairedSurrogates() {
+  const std::u16string units = {u'A', 0xD800, u'B', 0xDC00, 0xD83D, 0xDE00, 0xDBFF};
+  std::vector<uint8_t> le;
+  for (char16_t c : units) {
+    le.push_back(uint8_t(c & 0xFF));
+    le.push_back(uint8_t(c >> 8));
+  }
+  const std::string wtf8 = utf16ToWtf8(le.data(), units.size());
+  CHECK(hasUnpairedSurrogate(wtf8));
+  CHECK(wtf8ToUtf16(wtf8) == units);
+  std::string (*toUtf8)(const uint8_t*, size_t) = utf16ToUtf8;  // text.h's, not the header reader's
+  CHECK_EQ(toUtf8(le.data(), units.size()), std::string("A\xEF\xBF\xBD" "B\xEF\xBF\xBD\xF0\x9F\x98\x80\xEF\xBF\xBD"));
+  const std::string plain = "caf\xC3\xA9 \xE3\x83\xA1 \xF0\x9F\x98\x80";
+  CHECK(!hasUnpairedSurrogate(plain));
+  CHECK(wtf8ToUtf16(plain) == std::u16string(u"caf\u00e9 \u30e1 \U0001F600"));
+  CHECK(wtf8ToUtf16(std::string("\xE3\x83", 2)) == std::u16string(u"\uFFFD\uFFFD"));  // cut short
+}
+
 int main(int argc, char** argv) {
   g_fixtures = argc > 1 ? argv[1] : std::string(ETL_SOURCE_DIR) + "/../shared/fixtures";
   std::printf("schema_test\n");
@@ -1069,6 +1090,7 @@ int main(int argc, char** argv) {
   testMalformedTdh();
   testTraceLogging();
   testMaps();
+  testUnpairedSurrogates();
   try {
     testPrimitiveTypes();
     testNdisWifi();

@@ -45,4 +45,8 @@ await gen('gen-netsh-rawip.etl', (p) => writeNetshEtl(p, asLink(imds().slice(0, 
 await gen('gen-pktmon.etl', (p) => writePktmonEtl(p, imds(), { fillSize: 4096, numberOfProcessors: 2, interfaces: [defaultInterface(7, 10)], processes }));
 // pktmon form with payloads cut to 96 bytes (pktmon --pkt-size).
 await gen('gen-pktmon-pktsize.etl', (p) => writePktmonEtl(p, imds().slice(0, 12), { fillSize: 4096, pktSize: 96, numberOfProcessors: 2, interfaces: [defaultInterface(7, 10)] }));
+// netsh packettruncatebytes=128: NDIS events with the PacketTruncated keyword.
+await gen('gen-netsh-truncated.etl', (p) => writeNetshEtl(p, imds(), { bufferSize: 4096, packetTruncateBytes: 128, numberOfProcessors: 2 }));
+// The session's own circular file, wrapped: 24 KiB of 4 KiB buffers, rotated, first sequence number above 1.
+await gen('gen-netsh-circular-wrapped.etl', (p) => writeNetshEtl(p, imds(), { bufferSize: 4096, circularMaxSizeKB: 24, numberOfProcessors: 2 }));
 for (const m of made) console.log(m);

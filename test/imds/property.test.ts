@@ -114,7 +114,14 @@ describe('properties', () => {
       const pool = clean.requests.map((q) => `${q.class} ${q.method} ${q.path} ${q.status}`);
       for (const q of r.requests) {
         if (q.class === 'unknown' && !q.flags.includes('other-cloud')) {
-          expect(q.method === null || q.flags.some((f) => ['gap', 'unparseable', 'truncated', 'missing-start'].includes(f))).toBe(true);
+          expect(q.method === null || q.flags.some((f) => ['gap', 'cut', 'unparseable', 'truncated', 'missing-start'].includes(f))).toBe(true);
+          continue;
+        }
+        if (q.pathCut) {
+          // Only the start of the path was captured: it must start a real request's path with the same verdict.
+          const k = pool.findIndex((e) => e.startsWith(`${q.class} ${q.method} ${q.path}`));
+          expect(k, `unexpected ${q.class} ${q.method} ${q.path}… ${q.status}`).toBeGreaterThanOrEqual(0);
+          pool.splice(k, 1);
           continue;
         }
         // A classified request must be one that was really sent, with the same verdict,

@@ -1,12 +1,12 @@
 // The addon against src/native/binding.ts, its one declaration: the same exports and class
-// methods, the same diagnostic codes (native/etl/diagnostics.h), the same constants
+// methods (and the capture facts a packet scan reports), the same diagnostic codes (native/etl/diagnostics.h), the same constants
 // (native/constants.h against src/constants.ts), and errors and diagnostics that use them.
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  isNativeError, native, NATIVE_CODES, NATIVE_EXPORTS, PACKET_SCAN_METHODS, TRACE_READER_METHODS,
+  CAPTURE_FACT_KEYS, isNativeError, native, NATIVE_CODES, NATIVE_EXPORTS, PACKET_SCAN_METHODS, TRACE_READER_METHODS,
 } from '../../src/native/binding.js';
 import { IMDS, PROVIDERS } from '../../src/constants.js';
 import { parseAddress } from '../../src/imds/ip.js';
@@ -32,6 +32,16 @@ describe('the addon is what src/native/binding.ts declares', () => {
   it('its classes have exactly the declared methods', () => {
     expect(sorted(methods(addon.TraceReader))).toEqual(sorted(TRACE_READER_METHODS));
     expect(sorted(methods(addon.PacketScan))).toEqual(sorted(PACKET_SCAN_METHODS));
+  });
+
+  it("a packet scan's summary gives exactly the declared capture facts", async () => {
+    const scan = addon.scanPackets(path.join(repoRoot, 'fixtures', 'imds-sample.etl'));
+    for (let b = await scan.next(); !b.done; b = await scan.next()) { /* read it all */ }
+    const s = scan.summary();
+    scan.close();
+    expect(sorted(Object.keys(s.capture))).toEqual(sorted(CAPTURE_FACT_KEYS));
+    expect(typeof s.capture.completeFrom).toBe('bigint');
+    expect(s.header.logFileMode).toBe(0x00010001);
   });
 
   it('its diagnostic codes are NATIVE_CODES, in order', () => {

@@ -103,7 +103,12 @@ describe.skipIf(skip !== undefined)('the win32-x64 build under Wine', () => {
     expect(existsSync(path.join(tmp, 'pkg', 'build'))).toBe(false);
   });
 
-  const pairsFor = (files: string[]) => files.map((f) => [winPath(f), f] as [string, string]);
+  // Absolute paths, and the relative ones notes use for files under the working directory.
+  const pairsFor = (files: string[]) => files.flatMap((f) => {
+    const rel = path.relative(tmp, f);
+    const relative: [string, string][] = rel && !rel.startsWith('..') ? [[rel.split(path.sep).join('\\'), rel]] : [];
+    return [[winPath(f), f] as [string, string], ...relative];
+  });
 
   it(`info --json: ${fixtures.length} fixtures at once, as on Linux`, async () => {
     const w = await onWindows(['info', '--json', ...fixtures.map(winPath)]);

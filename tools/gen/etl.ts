@@ -2,6 +2,13 @@
 // data buffers written in flush order with a session-wide SequenceNumber, as the relogger that
 // netsh trace and pktmon use does (etl-format.md §1, §2, §5). Memory is bounded by one open
 // buffer per CPU whatever the trace size.
+//
+// With `circularSlots` it writes as a session in circular mode (LogFileMode FILE_MODE_CIRCULAR)
+// does: the file holds the header buffer and that many data buffers; once they are all used,
+// each flushed buffer overwrites the oldest one, so a wrapped file holds the newest buffers in
+// rotated order, its first remaining SequenceNumber is above 1, and BuffersWritten (every buffer
+// the session flushed) exceeds the buffers in the file. Buffer time stamps are then the session
+// clock's flush time, as in files the kernel writes (relogged files hold a FILETIME there).
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { ByteWriter, guidBytes } from './bytes.js';
@@ -53,6 +60,8 @@ export interface EtlWriterOptions {
   headerCpuTimes: [number, number];
   /** State field of the header buffer: 0 in netsh files, 3 in compressed pktmon files. */
   headerBufferState: number;
+  /** Circular mode: data buffers the file holds before the oldest are overwritten (uncompressed files only). */
+  circularSlots?: number;
 }
 
 interface CpuBuffer {
@@ -66,7 +75,8 @@ interface CpuBuffer {
 
 export interface EtlWriteSummary {
   path: string;
-  buffers: number;          // header buffer included
+  buffers: number;          // in the file, header buffer included
+  buffersWritten: number;   // flushed by the session (more than `buffers` once a circular file wraps)
   compressedBuffers: number;
   records: number;          // header buffer records included
   bytes: number;
@@ -84,6 +94,8 @@ export class EtlWriter {
   private buffers = 1;
   private compressedBuffers = 0;
   private records = 0;
+  /** Circular mode: records in the buffer each slot holds now. */
+  private slotRecords: number[] = [];
   private endTime: bigint;
   private readonly refRaw: bigint;
   private closed = false;
@@ -91,6 +103,9 @@ export class EtlWriter {
   constructor(readonly path: string, readonly opts: EtlWriterOptions) {
     if (opts.bufferSize < 0x1000 || opts.bufferSize % 8 !== 0) throw new Error(`bad buffer size ${opts.bufferSize}`);
     if (opts.perfFreq <= 0n) throw new Error('perfFreq must be positive');
+    if (opts.circularSlots !== undefined && (opts.compressed || !Number.isInteger(opts.circularSlots) || opts.circularSlots < 1)) {
+      throw new Error('circular files hold a whole number of uncompressed data buffers');
+    }
     // QPC counts from boot: the raw clock value of the header event.
     this.refRaw = ((opts.startTime - opts.bootTime) * opts.perfFreq) / 10_000_000n;
     this.endTime = opts.startTime;
@@ -154,8 +169,10 @@ export class EtlWriter {
     out.writeUInt32LE(b.end, 0x04);                      // SavedOffset
     out.writeUInt32LE(b.end + nominal, 0x08);            // CurrentOffset as observed: saved + size
     out.writeUInt32LE(0, 0x0c);
-    out.writeBigUInt64LE(b.lastTime, 0x10);              // relogged files hold a FILETIME here
-    out.writeBigUInt64LE(BigInt(this.sequence++), 0x18);
+    // Flush time: a FILETIME in relogged files, the session clock in files the kernel writes.
+    out.writeBigUInt64LE(o.circularSlots ? this.raw(b.lastTime) : b.lastTime, 0x10);
+    const sequence = this.sequence++;
+    out.writeBigUInt64LE(BigInt(sequence), 0x18);
     out.writeBigUInt64LE(0n, 0x20);
     out.writeUInt16LE(b.cpu, 0x28);                      // ProcessorIndex (PROC_INDEX flag)
     out.writeUInt16LE(0, 0x2a);
@@ -164,8 +181,17 @@ export class EtlWriter {
     out.writeUInt16LE(flags, 0x34);
     out.writeUInt16LE(0, 0x36);                          // BufferType GENERIC
     out.fill(0, 0x38, 0x48);
-    writeSync(this.fd, out, 0, out.length, this.filePos);
-    this.filePos += out.length;
+    if (o.circularSlots) {
+      // Slot of this buffer: the one after the last used, back to the first once all are used.
+      const slot = (sequence - 1) % o.circularSlots;
+      const at = o.headerBufferSize + slot * o.bufferSize;
+      this.slotRecords[slot] = b.count;
+      writeSync(this.fd, out, 0, out.length, at);
+      this.filePos = Math.max(this.filePos, at + out.length);
+    } else {
+      writeSync(this.fd, out, 0, out.length, this.filePos);
+      this.filePos += out.length;
+    }
     this.buffers++;
     b.end = WMI_BUFFER_HEADER_SIZE;
     b.next = WMI_BUFFER_HEADER_SIZE;
@@ -182,9 +208,12 @@ export class EtlWriter {
     writeSync(this.fd, header, 0, header.length, 0);
     closeSync(this.fd);
     this.closed = true;
+    const circular = this.opts.circularSlots !== undefined;
+    const inFile = circular ? 1 + Math.min(this.buffers - 1, this.opts.circularSlots!) : this.buffers;
+    const records = circular ? this.slotRecords.reduce((a, n) => a + n, 0) : this.records;
     return {
-      path: this.path, buffers: this.buffers, compressedBuffers: this.compressedBuffers,
-      records: this.records + 2, bytes: this.filePos, startTime: this.opts.startTime, endTime: end,
+      path: this.path, buffers: inFile, buffersWritten: this.buffers, compressedBuffers: this.compressedBuffers,
+      records: records + 2, bytes: this.filePos, startTime: this.opts.startTime, endTime: end,
     };
   }
 

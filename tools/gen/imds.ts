@@ -197,6 +197,38 @@ export function* backgroundTraffic(o: BackgroundOptions): Generator<GenPacket> {
   }
 }
 
+/**
+ * One TCP connection to IMDS carrying the given request and response bytes as they are (for
+ * requests no real client sends: hostile paths and headers): handshake, request, response, close.
+ */
+export function imdsExchange(o: { start: bigint; pid: number; clientPort: number; request: Uint8Array; response: Uint8Array; cpu?: number; ifIndex?: number }): GenPacket[] {
+  const me = DEFAULT_CLIENT.ip;
+  const imds = '169.254.169.254';
+  const c = 0x1000;
+  const s = 0x8000;
+  const step = 1000n; // 100 µs between packets
+  const out: GenPacket[] = [];
+  const add = (dir: 'out' | 'in', flags: number, seq: number, ack: number, payload: Uint8Array) => {
+    const data = dir === 'out'
+      ? buildFrame({ srcMac: DEFAULT_CLIENT.mac, dstMac: DEFAULT_CLIENT.gateway, src: me, dst: imds, proto: 6, sport: o.clientPort, dport: 80, seq, ack, flags, payload })
+      : buildFrame({ srcMac: DEFAULT_CLIENT.gateway, dstMac: DEFAULT_CLIENT.mac, src: imds, dst: me, proto: 6, sport: 80, dport: o.clientPort, seq, ack, flags, payload, ttl: 1 });
+    const time = o.start + BigInt(out.length) * step;
+    out.push({ time, pid: dir === 'out' ? o.pid : 0, tid: dir === 'out' ? o.pid + 4 : 0, cpu: o.cpu ?? 0, direction: dir, ifIndex: o.ifIndex ?? 6, linkType: 'ethernet', data });
+  };
+  const none = new Uint8Array(0);
+  add('out', 0x02, c, 0, none);
+  add('in', 0x12, s, c + 1, none);
+  add('out', 0x10, c + 1, s + 1, none);
+  add('out', 0x18, c + 1, s + 1, o.request);
+  add('in', 0x18, s + 1, c + 1 + o.request.length, o.response);
+  add('out', 0x11, c + 1 + o.request.length, s + 1 + o.response.length, none);
+  add('in', 0x11, s + 1 + o.response.length, c + 2 + o.request.length, none);
+  add('out', 0x10, c + 2 + o.request.length, s + 2 + o.response.length, none);
+  return out;
+}
+
+const DEFAULT_CLIENT = { ip: '172.31.20.15', mac: '0a:1b:2c:3d:4e:5f', gateway: '0a:ff:ee:dd:cc:01' };
+
 /** k-way merge of time-ordered packet streams (stable on ties: earlier stream first). */
 export function* mergeByTime(...streams: Iterable<GenPacket>[]): Generator<GenPacket> {
   const its = streams.map((s) => s[Symbol.iterator]());

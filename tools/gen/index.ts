@@ -8,7 +8,11 @@ export type { PktmonOptions, PktmonInterface, PktmonComponent } from './pktmon.j
 export type { GenPacket, GenWifiMetadata, GenVmSwitch, GenNdisWan, LinkType, PacketSource, CommonTraceOptions, TraceSummary } from './packet.js';
 export { DEFAULT_START, FILETIME_SECOND } from './packet.js';
 export type { GenProcess, GenTcpipEvent, TcpipKind } from './providers.js';
-export { NDIS_PACKETCAPTURE, NDIS_WAN, PKTMON, KERNEL_PROCESS, TCPIP, NdisKeyword } from './providers.js';
+export { NDIS_PACKETCAPTURE, NDIS_WAN, PKTMON, KERNEL_PROCESS, KERNEL_PROCESS_CLASS, TCPIP, NdisKeyword } from './providers.js';
+export { writeKernelEtl } from './kernel.js';
+export { callerScenario, scenarioImage, SCENARIO_USER } from './callers.js';
+export type { CallerScenario, CallerScenarioOptions, ScenarioProcess } from './callers.js';
+export type { KernelTraceOptions } from './kernel.js';
 export { xpressCompress } from './xpress.js';
 export { EtlWriter } from './etl.js';
 export { readPcapng, writePcapng, rewriteImds, fixChecksums } from './pcap.js';

@@ -21,10 +21,24 @@ export interface NetshOptions extends CommonTraceOptions {
   /** LowerIfIndex per MiniportIfIndex (default: same as the miniport; GenPacket.lowerIfIndex wins). */
   lowerIfIndex?: Record<number, number>;
   bufferSize?: number;
+  /**
+   * netsh `packettruncatebytes=N`: only the first N bytes of longer packets are logged, and
+   * their events carry the PacketTruncated keyword (0x2000000). Default: whole packets.
+   */
+  packetTruncateBytes?: number;
+  /**
+   * The session's own file in circular mode (`filemode=circular maxsize=N`), as the kernel writes
+   * it, instead of the relogged file: N MB of buffers reused in turn, so with more traffic than
+   * fits the oldest buffers are overwritten (a wrapped file).
+   */
+  circularMaxSizeMB?: number;
+  /** The same in KB, as sessions with USE_KBYTES_FOR_SIZE (LogFileMode 0x2000) record it: for small files. */
+  circularMaxSizeKB?: number;
 }
 
-export function netshKeywords(p: GenPacket, first: boolean, last: boolean): bigint {
+export function netshKeywords(p: GenPacket, first: boolean, last: boolean, truncated = false): bigint {
   let k = NdisKeyword.Channel | NdisKeyword.Packet | NdisKeyword.PiiPresent;
+  if (truncated) k |= NdisKeyword.PacketTruncated;
   k |= p.direction === 'out' ? NdisKeyword.SendPath : NdisKeyword.ReceivePath;
   if (p.linkType === 'ieee802_11') k |= NdisKeyword.Native80211;
   else if (p.linkType === 'raw-ip') k |= NdisKeyword.WirelessWAN;
@@ -59,9 +73,20 @@ export function vmswitchOob(v: GenVmSwitch): Buffer {
 interface Pending { time: bigint; seq: number; write: () => void }
 
 export async function writeNetshEtl(path: string, packets: PacketSource, opts: NetshOptions = {}): Promise<TraceSummary> {
+  const bufferSize = opts.bufferSize ?? 512 * 1024;
+  if (opts.circularMaxSizeMB !== undefined && opts.circularMaxSizeKB !== undefined) throw new Error('give circularMaxSizeMB or circularMaxSizeKB, not both');
+  const inKB = opts.circularMaxSizeKB !== undefined;
+  const circular = inKB ? opts.circularMaxSizeKB : opts.circularMaxSizeMB;
+  const circularBytes = circular === undefined ? 0 : circular * (inKB ? 1024 : 1024 * 1024);
+  if (circular !== undefined && !(Number.isInteger(circular) && circularBytes >= 2 * bufferSize)) {
+    throw new Error(`a circular file of ${circular} ${inKB ? 'KB' : 'MB'} does not hold the header and a data buffer of ${bufferSize} bytes`);
+  }
   const { w, it, first, start, schemas, last, lastTime, side } = await openRelogged(path, packets, opts, {
-    bufferSize: opts.bufferSize ?? 512 * 1024, nominalBufferSize: opts.bufferSize ?? 512 * 1024, headerBufferSize: opts.bufferSize ?? 512 * 1024,
-    compressed: false, logFileMode: 0x00010001, layoutVersion: [1, 5],
+    bufferSize, nominalBufferSize: bufferSize, headerBufferSize: bufferSize, compressed: false, layoutVersion: [1, 5],
+    // The session's file: FILE_MODE_CIRCULAR and the session's name (the relogged file says SEQUENTIAL + RELOG).
+    ...(circular !== undefined
+      ? { logFileMode: 0x00000002 | (inKB ? 0x00002000 : 0), loggerName: 'NetTrace', maximumFileSizeMB: circular, circularSlots: Math.floor(circularBytes / bufferSize) - 1 }
+      : { logFileMode: 0x00010001 }),
     logFileName: opts.logFileName ?? 'C:\\Windows\\system32\\config\\systemprofile\\AppData\\Local\\Temp\\NetTraces\\NetTrace.etl',
     headerPid: opts.writerPid ?? 5120, headerTid: opts.writerTid ?? 5124, headerCpuTimes: [5, 3], headerBufferState: 0,
   });
@@ -102,7 +127,9 @@ export async function writeNetshEtl(path: string, packets: PacketSource, opts: N
       if (p.time < lastTime(p.cpu)) throw new Error(`packet ${count}: time goes back on cpu ${p.cpu}`);
       if ((p.vmswitch ? 1 : 0) + (p.ndisWan ? 1 : 0) > 1) throw new Error(`packet ${count}: vmswitch and ndisWan exclude each other`);
       const n = count;
-      const data = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+      const cutTo = opts.packetTruncateBytes;
+      const truncated = cutTo !== undefined && cutTo > 0 && p.data.byteLength > cutTo;
+      const data = Buffer.from(p.data.buffer, p.data.byteOffset, truncated ? cutTo : p.data.byteLength);
       const lower = p.lowerIfIndex ?? opts.lowerIfIndex?.[p.ifIndex] ?? p.ifIndex;
       const hdr = { tid: p.tid, pid: p.pid, channel: 16, level: 4, opcode: 0, task: 0 };
       if (p.wifiMetadata) {
@@ -159,7 +186,7 @@ export async function writeNetshEtl(path: string, packets: PacketSource, opts: N
         const frag = data.subarray(off, Math.min(off + size, data.length));
         const isFirst = off === 0;
         const isLast = off + size >= data.length;
-        let keywords = netshKeywords(p, isFirst, isLast);
+        let keywords = netshKeywords(p, isFirst, isLast, truncated);
         if (vm) keywords |= NdisKeyword.VMSwitch;
         const t = p.time + BigInt(i) * gap;
         const fragSize = Buffer.alloc(4);
@@ -179,7 +206,7 @@ export async function writeNetshEtl(path: string, packets: PacketSource, opts: N
     side.rest();
     const s = w.close(opts.endTime);
     return {
-      path, buffers: s.buffers, compressedBuffers: 0, records: s.records, packets: count, packetEvents: events, sideEvents: side.count,
+      path, buffers: s.buffers, buffersWritten: s.buffersWritten, compressedBuffers: 0, records: s.records, packets: count, packetEvents: events, sideEvents: side.count,
       metadataEvents, bytes: s.bytes, startTime: start, endTime: s.endTime,
     };
   } catch (e) {

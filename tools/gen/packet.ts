@@ -4,7 +4,7 @@
 import type { EtlWriter } from './etl.js';
 import { eventRecord } from './etl.js';
 import {
-  GenProcess, GenTcpipEvent, KERNEL_PROCESS, KernelProcessEvent, kernelProcessPayload, kernelProcessSchema,
+  GenProcess, GenTcpipEvent, KERNEL_PROCESS, KernelProcessEvent, kernelProcessPayload, kernelProcessSchema, kernelProcessStopPayload,
   SchemaEmitter, TCPIP, TcpipEventId, tcpipPayload, tcpipSchema,
 } from './providers.js';
 
@@ -81,12 +81,16 @@ export type PacketSource = Iterable<GenPacket> | AsyncIterable<GenPacket>;
 export interface CommonTraceOptions {
   /** Session start (FILETIME); default: 1 s before the first packet. */
   startTime?: bigint;
+  /** When the machine booted (FILETIME); default: a day before the session start. Traces of one machine share it. */
+  bootTime?: bigint;
   endTime?: bigint;
   numberOfProcessors?: number;
   osBuild?: number;
   processes?: GenProcess[];
   tcpipEvents?: GenTcpipEvent[];
   logFileName?: string;
+  /** The session's file size limit in MB, which the relogged file keeps (netsh maxsize, pktmon --file-size); default 512. */
+  maximumFileSizeMB?: number;
   /** PID/TID of the tool that wrote the trace (netsh.exe / pktmon.exe). */
   writerPid?: number;
   writerTid?: number;
@@ -95,7 +99,10 @@ export interface CommonTraceOptions {
 
 export interface TraceSummary {
   path: string;
+  /** In the file, header buffer included. */
   buffers: number;
+  /** Flushed by the session: more than `buffers` when a circular file wrapped. */
+  buffersWritten: number;
   compressedBuffers: number;
   records: number;
   packets: number;
@@ -130,19 +137,13 @@ export class SideEvents {
     for (const p of opts.processes ?? []) {
       const kind = p.startTime !== undefined ? 'ProcessStart' : 'ProcessRundown';
       const time = p.startTime ?? start;
-      const e = KernelProcessEvent[kind];
       const createTime = p.createTime ?? (p.startTime ?? start - 3600n * FILETIME_SECOND);
-      this.queue.push({
-        time, cpu: 0, emit: () => {
-          const t = time > lastTime(0) ? time : lastTime(0);
-          const hdrPid = kind === 'ProcessStart' ? (p.ppid ?? 4) : p.pid;
-          schemas.ensure(0, t, 0, hdrPid, 0n, kernelProcessSchema(kind));
-          w.add(0, t, eventRecord(w, t, {
-            tid: kind === 'ProcessStart' ? 1000 + (p.ppid ?? 4) : 0, pid: hdrPid, provider: KERNEL_PROCESS,
-            id: e.id, version: e.version, channel: 16, level: 4, opcode: e.opcode, task: e.task, keywords: e.keywords,
-          }, [kernelProcessPayload(p, createTime)]));
-        },
-      });
+      // A start is logged in the parent's context (etl-format.md, Microsoft-Windows-Kernel-Process).
+      const hdrPid = kind === 'ProcessStart' ? (p.ppid ?? 4) : p.pid;
+      this.kernelProcessEvent(w, schemas, lastTime, kind, time, hdrPid, kind === 'ProcessStart' ? 1000 + (p.ppid ?? 4) : 0, kernelProcessPayload(p, createTime));
+      if (p.exitTime !== undefined) {
+        this.kernelProcessEvent(w, schemas, lastTime, 'ProcessStop', p.exitTime, p.pid, 1000 + p.pid, kernelProcessStopPayload(p, createTime, p.exitTime));
+      }
     }
     for (const ev of opts.tcpipEvents ?? []) {
       const cpu = ev.cpu ?? 0;
@@ -160,6 +161,22 @@ export class SideEvents {
     }
     // Stable: rundowns first at equal times, then input order.
     this.queue.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  }
+
+  private kernelProcessEvent(
+    w: EtlWriter, schemas: SchemaEmitter, lastTime: (cpu: number) => bigint, kind: keyof typeof KernelProcessEvent,
+    time: bigint, pid: number, tid: number, payload: Buffer,
+  ): void {
+    const e = KernelProcessEvent[kind];
+    this.queue.push({
+      time, cpu: 0, emit: () => {
+        const t = time > lastTime(0) ? time : lastTime(0);
+        schemas.ensure(0, t, 0, pid, 0n, kernelProcessSchema(kind));
+        w.add(0, t, eventRecord(w, t, {
+          tid, pid, provider: KERNEL_PROCESS, id: e.id, version: e.version, channel: 16, level: 4, opcode: e.opcode, task: e.task, keywords: e.keywords,
+        }, [payload]));
+      },
+    });
   }
 
   /** Emit every side event not later than `time`. */

@@ -142,7 +142,7 @@ export async function writePktmonEtl(path: string, packets: PacketSource, opts: 
     for (;;) { const r = await it.next(); if (r.done) break; emit(r.value); }
     side.rest();
     const s = w.close(opts.endTime);
-    return { path, buffers: s.buffers, compressedBuffers: s.compressedBuffers, records: s.records, packets: count, packetEvents: events, sideEvents: side.count + componentEvents, bytes: s.bytes, startTime: start, endTime: s.endTime };
+    return { path, buffers: s.buffers, buffersWritten: s.buffersWritten, compressedBuffers: s.compressedBuffers, records: s.records, packets: count, packetEvents: events, sideEvents: side.count + componentEvents, bytes: s.bytes, startTime: start, endTime: s.endTime };
   } catch (e) {
     w.abort();
     throw e;

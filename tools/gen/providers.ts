@@ -22,6 +22,7 @@ export const NdisKeyword = {
   WirelessWAN: 0x200n,
   Native80211: 0x10000n,
   VMSwitch: 0x1000000n,
+  PacketTruncated: 0x2000000n,
   PacketStart: 0x40000000n,
   PacketEnd: 0x80000000n,
   SendPath: 0x100000000n,
@@ -33,6 +34,7 @@ export const NdisKeyword = {
 
 const NDIS_KEYWORD_NAMES: [bigint, string][] = [
   [NdisKeyword.WirelessWAN, 'WirelessWAN'], [NdisKeyword.Native80211, 'Native802.11'], [NdisKeyword.VMSwitch, 'VMSwitch'],
+  [NdisKeyword.PacketTruncated, 'PacketTruncated'],
   [NdisKeyword.PacketStart, 'PacketStart'], [NdisKeyword.PacketEnd, 'PacketEnd'],
   [NdisKeyword.SendPath, 'ut:SendPath'], [NdisKeyword.ReceivePath, 'ut:ReceivePath'],
   [NdisKeyword.PiiPresent, 'ut:PiiPresent'], [NdisKeyword.Packet, 'ut:Packet'],
@@ -159,28 +161,39 @@ export const PKTMON_SCHEMAS: Record<number, EventSchemaDef> = {
 
 // ---- Microsoft-Windows-Kernel-Process (ProcessStart v3 layout; ProcessRundown v1 shares it) ----
 
-const KP_PROPS: EventSchemaDef['props'] = [
-  { name: 'ProcessID', inType: InType.UInt32, outType: OutType.Pid },
-  { name: 'ProcessSequenceNumber', inType: InType.UInt64, outType: OutType.UnsignedLong },
-  { name: 'CreateTime', inType: InType.FileTime, outType: OutType.DateTime },
-  { name: 'ParentProcessID', inType: InType.UInt32, outType: OutType.Pid },
-  { name: 'ParentProcessSequenceNumber', inType: InType.UInt64, outType: OutType.UnsignedLong },
-  { name: 'SessionID', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'Flags', inType: InType.UInt32, outType: OutType.HexInt32 },
-  { name: 'ProcessTokenElevationType', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'ProcessTokenIsElevated', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'MandatoryLabel', inType: InType.Sid, outType: OutType.Null },
-  { name: 'ImageName', inType: InType.UnicodeString, outType: OutType.String },
-  { name: 'ImageChecksum', inType: InType.UInt32, outType: OutType.HexInt32 },
-  { name: 'TimeDateStamp', inType: InType.UInt32, outType: OutType.UnsignedInt },
-  { name: 'PackageFullName', inType: InType.UnicodeString, outType: OutType.String },
-  { name: 'PackageRelativeAppId', inType: InType.UnicodeString, outType: OutType.String },
+const pidp = (name: string): PropertyDef => ({ name, inType: InType.UInt32, outType: OutType.Pid });
+const u64p = (name: string, outType: number = OutType.UnsignedLong): PropertyDef => ({ name, inType: InType.UInt64, outType });
+const hex32p = (name: string): PropertyDef => ({ name, inType: InType.UInt32, outType: OutType.HexInt32 });
+const timep = (name: string): PropertyDef => ({ name, inType: InType.FileTime, outType: OutType.DateTime });
+
+/** The fields that open both ProcessStart v3 and ProcessStop v2. */
+const KP_PROCESS: PropertyDef[] = [pidp('ProcessID'), u64p('ProcessSequenceNumber'), timep('CreateTime')];
+
+const KP_PROPS: PropertyDef[] = [
+  ...KP_PROCESS, pidp('ParentProcessID'), u64p('ParentProcessSequenceNumber'), u32p('SessionID'), hex32p('Flags'),
+  u32p('ProcessTokenElevationType'), u32p('ProcessTokenIsElevated'), { name: 'MandatoryLabel', inType: InType.Sid, outType: OutType.Null },
+  wstrp('ImageName'), hex32p('ImageChecksum'), u32p('TimeDateStamp'), wstrp('PackageFullName'), wstrp('PackageRelativeAppId'),
 ];
 
 export const KernelProcessEvent = {
   ProcessStart: { id: 1, version: 3, opcode: 1, task: 1, keywords: 0x8000000000000010n },
+  ProcessStop: { id: 2, version: 2, opcode: 2, task: 2, keywords: 0x8000000000000010n },
   ProcessRundown: { id: 15, version: 1, opcode: 0, task: 15, keywords: 0x8000000000000010n },
 } as const;
+
+// ProcessStop v2 (etl-format.md, Microsoft-Windows-Kernel-Process): the image name is ANSI here.
+const KP_STOP_PROPS: PropertyDef[] = [
+  ...KP_PROCESS, timep('ExitTime'), u32p('ExitCode'), u32p('TokenElevationType'), u32p('HandleCount'),
+  u64p('CommitCharge', OutType.HexInt64), u64p('CommitPeak', OutType.HexInt64), u64p('CPUCycleCount'),
+  u32p('ReadOperationCount'), u32p('WriteOperationCount'), u32p('ReadTransferKiloBytes'), u32p('WriteTransferKiloBytes'), u32p('HardFaultCount'),
+  { name: 'ImageName', inType: InType.AnsiString, outType: OutType.String },
+];
+
+const KP_MESSAGES: Record<keyof typeof KernelProcessEvent, string> = {
+  ProcessStart: 'Process %1 started at time %3 by parent %4 running in session %6 with name %11. ',
+  ProcessStop: 'Process %1 (which started at time %3) stopped at time %4 with exit code %5. ',
+  ProcessRundown: 'Process %1 had been started at time %3 by parent %4 running in session %6 with name %11. ',
+};
 
 export function kernelProcessSchema(kind: keyof typeof KernelProcessEvent): EventSchemaDef {
   const e = KernelProcessEvent[kind];
@@ -188,11 +201,9 @@ export function kernelProcessSchema(kind: keyof typeof KernelProcessEvent): Even
     provider: KERNEL_PROCESS, providerName: 'Microsoft-Windows-Kernel-Process', id: e.id, version: e.version,
     channel: 16, level: 4, opcode: e.opcode, task: e.task, keywords: e.keywords,
     levelName: 'win:Informational', channelName: 'Microsoft-Windows-Kernel-Process/Analytic',
-    keywordNames: ['WINEVENT_KEYWORD_PROCESS'], taskName: kind, opcodeName: e.opcode === 1 ? 'win:Start' : 'win:Info',
-    message: kind === 'ProcessStart'
-      ? 'Process %1 started at time %3 by parent %4 running in session %6 with name %11. '
-      : 'Process %1 had been started at time %3 by parent %4 running in session %6 with name %11. ',
-    props: KP_PROPS,
+    keywordNames: ['WINEVENT_KEYWORD_PROCESS'], taskName: kind, opcodeName: e.opcode === 1 ? 'win:Start' : e.opcode === 2 ? 'win:Stop' : 'win:Info',
+    message: KP_MESSAGES[kind],
+    props: kind === 'ProcessStop' ? KP_STOP_PROPS : KP_PROPS,
   };
 }
 
@@ -205,16 +216,73 @@ export interface GenProcess {
   createTime?: bigint;
   /** When given, a ProcessStart event at this time; otherwise a ProcessRundown at trace start. */
   startTime?: bigint;
+  /** When given, a ProcessStop event at this time (the process exits during the trace). */
+  exitTime?: bigint;
   elevated?: boolean;
+  /** ProcessSequenceNumber (unique per boot) and the parent's; default: derived from the PIDs. */
+  sequence?: bigint;
+  parentSequence?: bigint;
+  /** Kernel (MOF) Process events only: the command line and the account's SID. */
+  commandLine?: string;
+  userSid?: string;
 }
 
 export function kernelProcessPayload(p: GenProcess, createTime: bigint): Buffer {
   const w = new ByteWriter(256);
-  w.u32(p.pid).u64(BigInt(p.pid) * 7n + 1000n).u64(createTime).u32(p.ppid ?? 4).u64(BigInt(p.ppid ?? 4) * 7n + 1000n);
+  w.u32(p.pid).u64(p.sequence ?? BigInt(p.pid) * 7n + 1000n).u64(createTime).u32(p.ppid ?? 4).u64(p.parentSequence ?? BigInt(p.ppid ?? 4) * 7n + 1000n);
   w.u32(p.sessionId ?? 0).u32(0).u32(p.elevated ? 2 : 1).u32(p.elevated ? 1 : 0);
   // Mandatory label SID S-1-16-<level>: System 16384 for services, Medium 8192 otherwise.
   w.u8(1).u8(1).bytes(Buffer.from([0, 0, 0, 0, 0, 16])).u32(p.sessionId === 0 || p.sessionId === undefined ? 16384 : 8192);
   w.wstrz(p.image).u32(0).u32(0).wstrz('').wstrz('');
+  return w.toBuffer();
+}
+
+/** ProcessStop v2: the image's file name in ANSI, exit code 0. */
+export function kernelProcessStopPayload(p: GenProcess, createTime: bigint, exitTime: bigint): Buffer {
+  const w = new ByteWriter(128);
+  w.u32(p.pid).u64(p.sequence ?? BigInt(p.pid) * 7n + 1000n).u64(createTime).u64(exitTime).u32(0).u32(p.elevated ? 2 : 1).u32(40);
+  w.u64(0x200000n).u64(0x280000n).u64(12_000_000n).u32(10).u32(2).u32(64).u32(8).u32(0);
+  w.strz(fileName(p.image));
+  return w.toBuffer();
+}
+
+/** The last component of a Windows path. */
+export function fileName(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/')) + 1);
+}
+
+// ---- kernel Process class (MOF), as the kernel logger writes it -------------------------------
+
+export const KERNEL_PROCESS_CLASS = '3d6fa8d0-fe05-11d0-9dda-00c04fd7ba7c';
+/** Event types of the class (docs/etl-format.md, Kernel Process events (MOF)). */
+export const KernelProcessType = { Start: 1, End: 2, DCStart: 3, DCEnd: 4 } as const;
+
+/** A binary SID (revision 1) from its S-1-... text. */
+export function sidBytes(sid: string): Buffer {
+  const m = /^S-1-(\d+)((?:-\d+)*)$/.exec(sid);
+  if (!m) throw new Error(`not a SID: ${sid}`);
+  const subs = m[2] ? m[2].slice(1).split('-').map(Number) : [];
+  const b = Buffer.alloc(8 + 4 * subs.length);
+  b[0] = 1;
+  b[1] = subs.length;
+  b.writeUIntBE(Number(m[1]), 2, 6);
+  subs.forEach((v, i) => b.writeUInt32LE(v >>> 0, 8 + 4 * i));
+  return b;
+}
+
+/**
+ * Process_V4_TypeGroup1, 64-bit: UniqueProcessKey, ProcessId, ParentId, SessionId, ExitStatus,
+ * DirectoryTableBase, Flags, UserSID (TOKEN_USER then the SID, or a u32 0), ImageFileName (ANSI,
+ * the file name), CommandLine, PackageFullName, ApplicationId (UTF-16).
+ */
+export function kernelProcessMofPayload(p: GenProcess, exitStatus: number): Buffer {
+  const w = new ByteWriter(256);
+  w.u64(0xffffa00000000000n | BigInt(p.pid) << 12n).u32(p.pid).u32(p.ppid ?? 0).u32(p.sessionId ?? 0xffffffff).i32(exitStatus);
+  w.u64(0x1aa000n + BigInt(p.pid) * 0x1000n).u32(0);
+  if (p.userSid) w.u64(0xffffc00000001000n).u64(0).bytes(sidBytes(p.userSid));
+  else w.u32(0);
+  w.strz(fileName(p.image));
+  w.wstrz(p.commandLine ?? '').wstrz('').wstrz('');
   return w.toBuffer();
 }
 

@@ -11,7 +11,7 @@ import { PKTMON_MAPS, SchemaEmitter } from './providers.js';
 export type FormHeader = Pick<
   EtlWriterOptions,
   'bufferSize' | 'nominalBufferSize' | 'headerBufferSize' | 'compressed' | 'logFileMode' | 'layoutVersion' | 'logFileName' | 'headerPid' | 'headerTid' | 'headerCpuTimes' | 'headerBufferState'
->;
+> & Partial<Pick<EtlWriterOptions, 'loggerName' | 'maximumFileSizeMB' | 'circularSlots'>>;
 
 export interface Relogged {
   w: EtlWriter;
@@ -33,9 +33,10 @@ export async function openRelogged(path: string, packets: PacketSource, opts: Co
   const w = new EtlWriter(path, {
     ...form,
     osVersion: [10, 0], osBuild: opts.osBuild ?? 20348,
-    numberOfProcessors: opts.numberOfProcessors ?? 4, cpuSpeedMHz: 2500, timerResolution: 156250, maximumFileSizeMB: 512,
-    startTime: start, bootTime: start - 86_400n * FILETIME_SECOND, perfFreq: 10_000_000n,
-    loggerName: 'Relogger', timeZone: UTC_TIME_ZONE,
+    numberOfProcessors: opts.numberOfProcessors ?? 4, cpuSpeedMHz: 2500, timerResolution: 156250,
+    startTime: start, bootTime: opts.bootTime ?? start - 86_400n * FILETIME_SECOND, perfFreq: 10_000_000n, timeZone: UTC_TIME_ZONE,
+    ...form,
+    loggerName: form.loggerName ?? 'Relogger', maximumFileSizeMB: form.maximumFileSizeMB ?? opts.maximumFileSizeMB ?? 512,
   });
   try {
     const schemas = new SchemaEmitter(w, PKTMON_MAPS);

@@ -8,6 +8,7 @@ import { backgroundTraffic, loadCapture, mergeByTime, placeCapture, take } from 
 import { Rng } from '../../../tools/gen/bytes.js';
 import { DEFAULT_START, type GenPacket } from '../../../tools/gen/packet.js';
 import { guidString, schemaProps, walkEtl } from './reference.js';
+import { openTrace } from '../../../src/trace.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const shared = join(root, '..', 'shared', 'fixtures');
@@ -121,6 +122,65 @@ describe('netsh-form writer', () => {
     const ev = g.records.find((x) => x.type === 0x13)!;
     expect(ev.raw.readBigUInt64LE(0x30) & 0x10000n).toBe(0x10000n);
     expect(schemaProps(gs.raw.subarray(0x30)).names).toEqual(schemaProps(rs.raw.subarray(0x30)).names);
+  });
+});
+
+describe('circular session file (netsh filemode=circular) that wrapped', () => {
+  it('holds the header and the newest buffers in rotated slots; the reader delivers what is left in order, without a damage report', async () => {
+    // 1 MB of 64 KiB buffers: the header and 15 data slots, reused in turn.
+    const pk = [...take(backgroundTraffic({ start: DEFAULT_START, rng: new Rng(9), cpus: 2 }), { maxPackets: 4000 })];
+    const path = join(dir, 'circular.etl');
+    const s = await writeNetshEtl(path, pk, { numberOfProcessors: 2, bufferSize: 64 * 1024, circularMaxSizeMB: 1 });
+    const f = readFileSync(path);
+    expect(f.length).toBe(1024 * 1024);
+    const w = walkEtl(f);
+    expect(w.header.logFileMode).toBe(0x2);                      // FILE_MODE_CIRCULAR, not RELOG
+    expect(w.header.loggerName).toBe('NetTrace');
+    expect(w.buffers.length).toBe(16);
+    expect(s.buffers).toBe(16);
+    // BuffersWritten counts every buffer the session flushed, the overwritten ones too.
+    expect(w.header.buffersWritten).toBe(s.buffersWritten);
+    expect(w.header.buffersWritten).toBeGreaterThan(16);
+    const newest = BigInt(w.header.buffersWritten - 1);
+    const data = w.buffers.slice(1);
+    // The newest 15 sequence numbers, each in slot (seq - 1) mod 15: the file order is rotated.
+    expect(data.map((b) => b.seq).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 15 }, (_, i) => newest - 14n + BigInt(i)));
+    data.forEach((b, slot) => expect(Number((b.seq - 1n) % 15n)).toBe(slot));
+    expect(data[0]!.seq).not.toBe(newest - 14n);
+    // Flush times in the session clock (QPC), growing with the sequence number.
+    const ts = (seq: bigint) => f.readBigUInt64LE(data.find((b) => b.seq === seq)!.offset + 0x10);
+    for (let q = newest - 13n; q <= newest; q++) expect(ts(q)).toBeGreaterThanOrEqual(ts(q - 1n));
+    expect(ts(newest)).toBeLessThan(w.header.startTime); // a raw clock value, not a FILETIME
+
+    // The reader: per CPU by sequence number, so each CPU's packets are a suffix of what it logged.
+    const t = openTrace(path, { providers: [NDIS] });
+    const read: { cpu: number; time: bigint }[] = [];
+    for await (const b of t.events()) for (const e of b.events) read.push({ cpu: e.cpu, time: e.fileTime });
+    expect(t.diagnostics).toEqual([]);
+    expect(read.length).toBe(eventsOf(w, NDIS, 1001).length);
+    for (const cpu of [0, 1]) {
+      const logged = pk.filter((p) => p.cpu === cpu).map((p) => p.time);
+      const got = read.filter((r) => r.cpu === cpu).map((r) => r.time);
+      expect(got.length).toBeGreaterThan(0);
+      expect(got.length).toBeLessThan(logged.length);
+      expect(got).toEqual(logged.slice(logged.length - got.length));
+    }
+    // Delivered in time order across CPUs.
+    for (let i = 1; i < read.length; i++) expect(read[i]!.time).toBeGreaterThanOrEqual(read[i - 1]!.time);
+    t.close();
+  });
+
+  it('a circular file that did not fill up is read whole', async () => {
+    const pk = [...take(backgroundTraffic({ start: DEFAULT_START, rng: new Rng(4), cpus: 2 }), { maxPackets: 300 })];
+    const path = join(dir, 'circular-small.etl');
+    const s = await writeNetshEtl(path, pk, { numberOfProcessors: 2, bufferSize: 64 * 1024, circularMaxSizeMB: 4 });
+    expect(s.buffersWritten).toBe(s.buffers);
+    const t = openTrace(path, { providers: [NDIS] });
+    let n = 0;
+    for await (const b of t.events()) n += b.events.length;
+    expect(n).toBe(300);
+    expect(t.diagnostics).toEqual([]);
+    t.close();
   });
 });
 
