@@ -1,5 +1,5 @@
 // `etl-imds report <ndjson files | dirs>`: the fleet table, one row per image + command line
-// (docs/fleet.md, etl-imds report).
+// (README, Across a fleet, step 8).
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { FleetReport, ReportInputError, type ReportRow, type ReportSummary, type SkippedLine } from '../fleet/report.js';
