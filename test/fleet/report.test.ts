@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectedRows, writeFleet } from '../../bench/fleet-ndjson.mjs';
-import { DistinctStrings } from '../../src/fleet/report.js';
+import { DistinctStrings, type ReportRow } from '../../src/fleet/report.js';
 import { repoRoot } from '../support/fixtures.js';
 
 const bin = path.join(repoRoot, 'bin', 'etl-imds.js');
@@ -20,19 +20,7 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Row {
-  image: string | null;
-  commandLine: string | null;
-  instances: number;
-  processes: number;
-  v1: number;
-  v2: number;
-  token: number;
-  unknown: number;
-  statuses: Record<string, number>;
-  firstSeen: string;
-  lastSeen: string;
-}
+type Row = ReportRow;
 
 /** One RFC 4180 line's cells (quoted cells may hold commas and doubled quotes). */
 function parseCsvLine(text: string): string[] {
