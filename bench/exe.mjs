@@ -101,11 +101,11 @@ export async function executablesSection({ root, out, bench, log, runs }) {
   return L.join('\n');
 }
 
-/** RESULTS.md text with `section` in place of the old one (or before "## Targets"). */
-export function withSection(text, section) {
-  const start = text.indexOf(SECTION + '\n');
+/** RESULTS.md text with `section` (headed `heading`) in place of the old one (or before "## Targets"). */
+export function withSection(text, section, heading = SECTION) {
+  const start = text.indexOf(heading + '\n');
   if (start >= 0) {
-    const next = text.indexOf('\n## ', start + SECTION.length);
+    const next = text.indexOf('\n## ', start + heading.length);
     return text.slice(0, start) + section + (next >= 0 ? text.slice(next + 1) : '');
   }
   const targets = text.indexOf('## Targets');

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executablesSection, withSection } from './exe.mjs';
+import { reportSection, SECTION as REPORT_SECTION } from './report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'bench', 'out');
@@ -272,8 +273,9 @@ async function main() {
   rmSync(scanDir, { recursive: true, force: true });
 
   const exeSection = await executablesSection({ root, out, bench, log, runs: RUNS });
+  const fleetReportSection = await reportSection({ root, out, bench, log, runs: RUNS });
   const loadEnd = load();
-  const report = withSection(results(m, R, { loadStart, loadEnd, netsh, pktmon, big }), exeSection);
+  const report = withSection(withSection(results(m, R, { loadStart, loadEnd, netsh, pktmon, big }), exeSection), fleetReportSection, REPORT_SECTION);
   writeFileSync(path.join(root, 'bench', 'RESULTS.md'), report);
   process.stdout.write(table(R, m) + '\nbench/RESULTS.md written.\n');
 }
@@ -376,7 +378,19 @@ async function executablesOnly() {
   process.stdout.write(section + '\nbench/RESULTS.md written (single-file executables).\n');
 }
 
-(process.argv[2] === 'exe' ? executablesOnly() : main()).catch((e) => {
+// `npm run bench -- report`: only `etl-imds report`, its section of RESULTS.md rewritten.
+async function reportOnly() {
+  ensureBuilt();
+  const results = path.join(root, 'bench', 'RESULTS.md');
+  const loadStart = load();
+  const section = await reportSection({ root, out, bench, log, runs: RUNS });
+  const loadNote = `Load average (1/5/15 min) at the start: ${loadStart}; at the end: ${load()}; ${os.availableParallelism?.() ?? os.cpus().length} CPUs, Node ${process.version}, ${new Date().toISOString()}.`;
+  writeFileSync(results, withSection(existsSync(results) ? readFileSync(results, 'utf8') : '# Benchmark results\n', section.trimEnd() + '\n\n' + loadNote + '\n', REPORT_SECTION));
+  process.stdout.write(section + '\nbench/RESULTS.md written (etl-imds report).\n');
+}
+
+const only = { exe: executablesOnly, report: reportOnly }[process.argv[2]];
+(only ? only() : main()).catch((e) => {
   log(`bench: ${e.stack ?? e}`);
   process.exitCode = 1;
 });

@@ -117,6 +117,13 @@ const std::vector<Layout>& layouts() {
        {u32("ProcessId"), u32("ServiceState"), hex32("SubProcessTag"), wstrz("ServiceName"), wstrz("DisplayName"),
         wstrz("ProcessName")}},
 
+      // ---- SystemConfig CPU (EventTraceConfig class, type 10): the computer's name, in the
+      // configuration rundown the kernel logger writes when it stops. Every version begins with
+      // these fields; what follows ComputerName is not needed and not decoded.
+      {known::kEventTraceConfig, true, {10}, 0,
+       {u32("MHz"), u32("NumberOfProcessors"), u32("MemSize"), u32("PageSize"), u32("AllocationGranularity"),
+        wchars("ComputerName", 256)}},
+
       // ---- Microsoft-Windows-Kernel-Process: ProcessStart (1), ProcessStop (2), ProcessRundown (15).
       {known::kKernelProcess, false, {1}, 0,
        {u32("ProcessID"), fileTime("CreateTime"), u32("ParentProcessID"), u32("SessionID"), wstrz("ImageName")}},

@@ -1,8 +1,9 @@
 // Commands other than info/events register here.
 import type { Argv } from 'yargs';
 import { convertCommand } from './convert.js';
+import { reportCommand } from './report.js';
 import { scanCommand } from './scan.js';
 
 export function registerExtraCommands(y: Argv): Argv {
-  return convertCommand(scanCommand(y));
+  return reportCommand(convertCommand(scanCommand(y)));
 }

@@ -16,6 +16,20 @@ function defaultLimit(): number {
 
 const CHUNK = 1 << 20;
 
+// Spools with a file are closed (and their files removed) when the process exits, by one listener
+// for all of them.
+const openSpools = new Set<Spool>();
+let exitListener = false;
+
+function removeOnExit(s: Spool): void {
+  openSpools.add(s);
+  if (exitListener) return;
+  exitListener = true;
+  process.on('exit', () => {
+    for (const o of [...openSpools]) o.close();
+  });
+}
+
 export class Spool {
   private parts: string[] = [];
   private memBytes = 0;
@@ -23,7 +37,6 @@ export class Spool {
   /** Set while the file still has a name (Windows cannot remove an open file). */
   private file: string | null = null;
   private fileBytes = 0;
-  private readonly onExit = () => this.close();
 
   constructor(private limit = defaultLimit()) {}
 
@@ -37,15 +50,15 @@ export class Spool {
     this.writeFile(Buffer.from(text));
   }
 
-  /** The text, in pieces of about a megabyte. */
-  *chunks(): Generator<string> {
+  /** The text, in pieces of about `chunkBytes` (a megabyte). */
+  *chunks(chunkBytes = CHUNK): Generator<string> {
     if (this.fd === null) {
       let piece: string[] = [];
       let n = 0;
       for (const p of this.parts) {
         piece.push(p);
         n += p.length;
-        if (n >= CHUNK) {
+        if (n >= chunkBytes) {
           yield piece.join('');
           piece = [];
           n = 0;
@@ -54,11 +67,11 @@ export class Spool {
       if (piece.length) yield piece.join('');
       return;
     }
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = Buffer.allocUnsafe(chunkBytes);
     // The decoder keeps a UTF-8 sequence cut by a chunk boundary for the next chunk.
     const dec = new StringDecoder('utf8');
     for (let pos = 0; pos < this.fileBytes; ) {
-      const n = readSync(this.fd, buf, 0, Math.min(CHUNK, this.fileBytes - pos), pos);
+      const n = readSync(this.fd, buf, 0, Math.min(chunkBytes, this.fileBytes - pos), pos);
       if (n <= 0) throw new CliError('the temporary file ended early', EXIT.input);
       pos += n;
       const text = dec.write(buf.subarray(0, n));
@@ -68,10 +81,10 @@ export class Spool {
     if (tail) yield tail;
   }
 
-  /** Lines of the text (without their '\n'). */
-  *lines(): Generator<string> {
+  /** Lines of the text (without their '\n'), read `chunkBytes` at a time. */
+  *lines(chunkBytes = CHUNK): Generator<string> {
     let rest = '';
-    for (const c of this.chunks()) {
+    for (const c of this.chunks(chunkBytes)) {
       const parts = (rest + c).split('\n');
       rest = parts.pop()!;
       yield* parts;
@@ -92,7 +105,7 @@ export class Spool {
       }
       this.file = null;
     }
-    process.off('exit', this.onExit);
+    openSpools.delete(this);
     this.parts = [];
     this.memBytes = 0;
   }
@@ -109,7 +122,7 @@ export class Spool {
     }
     this.fd = fd;
     this.file = file;
-    process.on('exit', this.onExit);
+    removeOnExit(this);
     // A file without a name disappears with the process, however it ends (not on Windows).
     if (process.platform !== 'win32') {
       try {

@@ -57,6 +57,8 @@ export class EventShapeError extends Error {}
 const MOF_KIND: Record<number, ProcessEventKind> = { 1: 'start', 2: 'end', 3: 'rundown', 4: 'rundown', 11: 'terminate', 39: 'defunct' };
 const KERNEL_PROCESS_KIND: Record<number, ProcessEventKind> = { 1: 'start', 2: 'end', 15: 'rundown' };
 export const SERVICES_OPCODE = 15;
+/** SystemConfig "CPU" (type 10): the computer's name (docs/etl-format.md, Services (SystemConfig)). */
+export const CPU_OPCODE = 10;
 
 /** Which events name processes: for the scan to ask the reader for exactly these. */
 export const PROCESS_NAMING_PROVIDERS = [PROVIDERS.processClass, PROVIDERS.kernelProcess, PROVIDERS.eventTraceConfig];
@@ -190,4 +192,11 @@ export function serviceEventOf(e: TraceEvent): ServiceConfigInfo | undefined {
   if (f.has('ServiceState')) info.state = f.u32('ServiceState');
   if (f.has('SubProcessTag')) info.subProcessTag = f.u32('SubProcessTag');
   return info;
+}
+
+/** The computer's name from a SystemConfig CPU event; undefined for any other event or an empty name. */
+export function computerNameOf(e: TraceEvent): string | undefined {
+  if (e.provider !== PROVIDERS.eventTraceConfig || e.opcode !== CPU_OPCODE) return undefined;
+  const name = new Fields(e, `SystemConfig CPU event (version ${e.version})`).text('ComputerName').trim();
+  return name === '' ? undefined : name;
 }

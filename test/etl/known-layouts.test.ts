@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openTrace, type TraceEvent } from '../../src/index.js';
-import { EventShapeError, processEventOf, serviceEventOf } from '../../src/processes/trace-events.js';
+import { computerNameOf, EventShapeError, processEventOf, serviceEventOf } from '../../src/processes/trace-events.js';
 import { tcpipHint } from '../../src/imds/tcpip.js';
 import { PROVIDERS } from '../../src/constants.js';
 import { EtlWriter, UTC_TIME_ZONE, eventRecord } from '../../tools/gen/etl.js';
@@ -232,6 +232,25 @@ describe('SystemConfig Services (EventTraceConfig type 15)', () => {
       expect(info).toMatchObject({ pid: 1024, serviceName: 'Schedule', displayName: 'Task Scheduler', processName: 'svchost.exe' });
       if (v > 0) expect([info.state, info.subProcessTag]).toEqual([4, 17]);
     });
+  });
+});
+
+describe('SystemConfig CPU (EventTraceConfig type 10): the computer name', () => {
+  // Five u32, ComputerName in 256 UTF-16 characters, then (not decoded) the domain name and more.
+  const cpu = (name: string, extra = 268 + 4) => new Bytes().u32(2500).u32(2).u32(8192).u32(4096).u32(65536).utf16fixed(name, 256).utf16fixed('WORKGROUP', extra / 2).build();
+  it('is decoded from every version; the rest of the payload is left alone; a cut payload names nothing', async () => {
+    const versions = [0, 2, 3, 5];
+    const records = versions.map((v) => ({ header: classic(PROVIDERS.eventTraceConfig, 10, v), payload: cpu(`EC2AMAZ-${v}ABC`) }));
+    records.push({ header: classic(PROVIDERS.eventTraceConfig, 10, 3), payload: cpu('') });
+    records.push({ header: classic(PROVIDERS.eventTraceConfig, 10, 3), payload: cpu('EC2AMAZ-CUT').subarray(0, 20 + 100) });
+    const events = await roundTrip('cpu', records);
+    versions.forEach((v, i) => {
+      expect(events[i]!.properties).toEqual({ MHz: 2500, NumberOfProcessors: 2, MemSize: 8192, PageSize: 4096, AllocationGranularity: 65536, ComputerName: `EC2AMAZ-${v}ABC` });
+      expect(computerNameOf(events[i]!)).toBe(`EC2AMAZ-${v}ABC`);
+    });
+    expect(computerNameOf(events[4]!)).toBeUndefined();
+    expect(() => computerNameOf(events[5]!)).toThrow(EventShapeError);
+    expect(computerNameOf({ ...events[0]!, opcode: 15 })).toBeUndefined();
   });
 });
 
