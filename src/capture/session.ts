@@ -309,21 +309,27 @@ export async function startCapture(ctx: SessionContext, o: StartOptions): Promis
   await runAll(ctx, plan.kernelStart);
   try {
     try {
-      await runAll(ctx, plan.captureStart);
+      await startOrUndo(ctx, plan.captureStart, afterFailedStart(plan));
     } catch (e) {
       if (!(e instanceof CaptureCommandError) || o.tool !== 'auto') throw e;
       ctx.say(`note: ${e.message}`);
       ctx.say('note: netsh could not start a packet capture; trying pktmon');
       plan = startPlan(ctx, o, 'pktmon');
-      await startOrUndo(ctx, plan.captureStart, plan.captureStop);
+      await startOrUndo(ctx, plan.captureStart, afterFailedStart(plan));
     }
     if (plan.taskXml !== null) {
       // Task Scheduler reads its XML as UTF-16 (the encoding it declares), with a byte order mark.
+      const taskFile = pathsOf(ctx.dir).join(ctx.dir, TASK_FILE);
       if (!ctx.dryRun) {
         mkdirSync(ctx.dir, { recursive: true });
-        writeWhole(pathsOf(ctx.dir).join(ctx.dir, TASK_FILE), Buffer.from('\uFEFF' + plan.taskXml, 'utf16le'));
+        writeWhole(taskFile, Buffer.from('\uFEFF' + plan.taskXml, 'utf16le'));
       }
-      await startOrUndo(ctx, plan.task, plan.captureStop);
+      try {
+        await startOrUndo(ctx, plan.task, plan.captureStop);
+      } catch (e) {
+        if (!ctx.dryRun) rmSync(taskFile, { force: true });
+        throw e;
+      }
     }
   } catch (e) {
     await runEach(ctx, plan.kernelStop);
@@ -331,6 +337,14 @@ export async function startCapture(ctx: SessionContext, o: StartOptions): Promis
   }
   if (!ctx.dryRun) writeState(ctx.dir, plan.state);
   return { started: true, state: plan.state };
+}
+
+/**
+ * What to undo when the capture's start failed: its filters (pktmon), never a stop, which would
+ * end a session someone else runs (the likely reason the start failed).
+ */
+function afterFailedStart(plan: StartPlan): Command[] {
+  return plan.captureStop.filter((c) => c.program === 'pktmon' && c.args[0] === 'filter');
 }
 
 /** Runs `start`; when it fails, runs `undo` (all of it, failures said) before throwing. */

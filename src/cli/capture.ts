@@ -166,12 +166,14 @@ function context(dir: string | undefined, dryRun: boolean): SessionContext {
   };
 }
 
-/** Failures of the Windows commands and of the state file are exit 2, with what failed. */
+/** Failures of the Windows commands and of the state file are exit 2, with what failed; unusable names exit 1. */
 async function guarded<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
     if (e instanceof CaptureCommandError || e instanceof CaptureStateError) throw new CliError(e.message, EXIT.input);
+    // A folder name the commands cannot take (commands.ts, kernel-session.ts).
+    if (e instanceof RangeError) throw new CliError(e.message, EXIT.usage);
     throw e;
   }
 }
