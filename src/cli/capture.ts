@@ -231,8 +231,8 @@ export function captureCommand(y: Argv): Argv {
             .option('ndjson', { type: 'boolean', describe: "scan's NDJSON: one line per request and per process" })
             .option('csv', { type: 'boolean', describe: "scan's CSV" })
             .option('requests', { type: 'boolean', describe: 'one row per request (table, CSV)' })
-            .option('host', { type: 'string', describe: 'passed to scan --host (NDJSON)' })
-            .option('instance-id', { type: 'string', describe: 'passed to scan --instance-id (NDJSON); also names the --out file' })
+            .option('host', { type: 'string', describe: 'with --ndjson: passed to scan --host' })
+            .option('instance-id', { type: 'string', describe: 'with --ndjson: passed to scan --instance-id; names the --out file' })
             .option('fail-on-v1', { type: 'boolean', describe: 'exit 3 when an IMDSv1 call is found' })
             .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress or notes on stderr' })
             .option('out', { type: 'string', describe: 'write the result to a new file in this folder (<instance id or computer name>-<UTC time>.<json|ndjson|csv|txt>) instead of stdout' })
@@ -244,8 +244,9 @@ export function captureCommand(y: Argv): Argv {
           for (const [flag, on] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--requests', args.requests], ['--fail-on-v1', args.failOnV1], ['--quiet', args.quiet]] as const) {
             if (on) scanArgs.push(flag);
           }
-          if (args.host !== undefined) scanArgs.push('--host', args.host);
-          if (args.instanceId !== undefined) scanArgs.push('--instance-id', args.instanceId);
+          // NDJSON lines carry the host and instance; other forms take them only for the --out file's name.
+          if (args.ndjson && args.host !== undefined) scanArgs.push('--host', args.host);
+          if (args.ndjson && args.instanceId !== undefined) scanArgs.push('--instance-id', args.instanceId);
           const ctx = context(args.dir, args.dryRun);
           const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
           const outName = `${safeName(args.instanceId ?? os.hostname())}-${stamp}`;
