@@ -4,6 +4,7 @@
 // they would get (and can make one fail). The scan at stop is the real etl-imds scan, over a
 // generated trace; the windows-latest job in .github/workflows/ci.yml runs the whole for real.
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,8 @@ import { statusLines, stopAndScan, type StopScanOptions } from '../../src/cli/ca
 import { windowsCommandLine } from '../../src/capture/windows-command-line.js';
 import { repoRoot } from '../support/fixtures.js';
 import { writeCallersTrace } from '../support/callers-trace.js';
+import { callerScenario, FILETIME_SECOND, writeKernelEtl, writeNetshEtl } from '../../tools/gen/index.js';
+import { loadCapture, placeCapture, placedTruth } from '../../tools/gen/imds.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'etl-capture-session-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -229,6 +232,32 @@ describe('capture stop and status', () => {
       expect(r.said.join('\n')).toMatch(/imds-kernel\.etl is not there: scanning without command lines/);
       expect(existsSync(statePath(r.ctx.dir))).toBe(false);
       expect(existsSync(state.traceFile)).toBe(true); // the trace stays
+    });
+
+    it('--command-lines: the kernel trace is joined, and each caller has its command line (what the windows-latest job checks)', async () => {
+      await startCapture(r.ctx, opts({ tool: 'netsh', commandLines: true, durationMs: DAY }));
+      const state = readState(r.ctx.dir)!;
+      // The scenario's machine (its processes with their command lines), where only curl.exe (PID
+      // 4200, alive from 0.5 s to 1.4 s) calls IMDS, at 1 s: its requests are the only ones.
+      const sc = callerScenario(repoRoot);
+      const common = { startTime: sc.start, endTime: sc.end, bootTime: sc.bootTime, numberOfProcessors: 2 };
+      const curlV1 = loadCapture(path.join(repoRoot, 'fixtures', 'imds', 'curl-v1.json'));
+      const place = { start: sc.start + FILETIME_SECOND, cpu: 0, pid: () => 4200 };
+      await writeNetshEtl(state.traceFile, placeCapture(curlV1, place), common);
+      // The kernel session starts before the capture and stops after it.
+      await writeKernelEtl(state.kernelTrace!, { ...common, startTime: sc.start - FILETIME_SECOND, endTime: sc.end + FILETIME_SECOND, kernelProcesses: sc.processes });
+      const out = path.join(tmp, `out-${dirCount}`);
+      expect(await stopAndScan(r.ctx, { scan: true, scanArgs: ['--json', '--quiet'], out, outName: 'host', outExt: 'json' })).toBe(0);
+      const scanFile = path.join(out, 'host.json');
+      const curl = JSON.parse(readFileSync(scanFile, 'utf8')).requests.filter((q: { pid: number }) => q.pid === 4200);
+      expect(curl.length).toBeGreaterThan(0);
+      for (const q of curl) expect(q.commandLine).toBe(sc.processes.find((p) => p.pid === 4200)!.commandLine);
+      // scripts/ci/check-capture.mjs --command-lines passes on it, as in the windows-latest job.
+      const truth = placedTruth(curlV1, place);
+      const expected = path.join(tmp, `expected-${dirCount}.json`);
+      writeFileSync(expected, JSON.stringify({ callers: [{ pid: 4200, class: truth[0]!.class, paths: [...new Set(truth.map((t) => t.path))], image: 'curl.exe' }] }));
+      const check = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'ci', 'check-capture.mjs'), '--expect', expected, '--command-lines', '--scan-json', scanFile], { encoding: 'utf8' });
+      expect(check.status, check.stderr).toBe(0);
     });
 
     it('a scan that fails leaves no output file and keeps the capture to be scanned again', async () => {
