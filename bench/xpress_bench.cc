@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   size_t maxOut = 0;
   uint64_t pos = 0, inTotal = 0, outTotal = 0;
   uint8_t hb[etl::kBufferHeaderSize];
-  // Walk the buffer chain by each buffer's BufferSize (etl-format.md §2).
+  // Walk the buffer chain by each buffer's BufferSize (docs/etl-format.md, Buffer header).
   while (std::fseek(f, long(pos), SEEK_SET) == 0 && std::fread(hb, 1, sizeof hb, f) == sizeof hb) {
     etl::BufferHeader h = etl::BufferHeader::parse(hb);
     if (h.bufferSize < etl::kBufferHeaderSize) return fail("bad BufferSize at offset " + std::to_string(pos));

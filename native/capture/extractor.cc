@@ -392,7 +392,7 @@ void PacketExtractor::onVmSwitchFragment(const etl::EventRecord& rec) {
     return malformed(rec, "the VMSwitch layout lacks a 4-byte header field");
   std::string portName = fields.text("SourcePortName"), nicName = fields.text("SourceNicName"), nicType = fields.text("SourceNicType");
   uint64_t pos = uint64_t(fields.span("DestinationCount")->offset) + 4;
-  // The Destination element size is not certain (etl2pcapng.md §4.1): pick
+  // The Destination element size is not certain (docs/etl-format.md, NDIS-PacketCapture events): pick
   // the size with which the rest of the event parses exactly, else the first
   // with which it fits.
   const uint64_t tries[] = {uint64_t(dcount) * 8, 0, uint64_t(dcount) * 4, uint64_t(dcount) * 16, 8};

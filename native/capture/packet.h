@@ -1,5 +1,5 @@
 // Packets and interfaces as the capture decoders hand them out
-// (etl2pcapng.md §4-§9). Independent of pcapng and of N-API.
+// (docs/etl-format.md, NDIS-PacketCapture events, and docs/etl2pcapng.md). Independent of pcapng and of N-API.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -8,7 +8,7 @@
 
 namespace capture {
 
-// NDIS-PacketCapture keyword bits (etl2pcapng.md §4.1).
+// NDIS-PacketCapture keyword bits (docs/etl-format.md, NDIS-PacketCapture events).
 namespace kw {
 constexpr uint64_t WirelessWan = 0x200;
 constexpr uint64_t Native80211 = 0x10000;
@@ -64,7 +64,7 @@ struct Interface {
   uint64_t packets = 0;
 };
 
-// DOT11_EXTSTA_RECV_CONTEXT fields of event 1002 (etl2pcapng.md §8).
+// DOT11_EXTSTA_RECV_CONTEXT fields of event 1002 (docs/etl-format.md, Wi-Fi metadata).
 struct WifiMetadata {
   uint32_t receiveFlags = 0;
   uint32_t phyId = 0;

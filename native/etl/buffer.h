@@ -1,4 +1,4 @@
-// WMI_BUFFER_HEADER (72 bytes, same for 32- and 64-bit files), etl-format.md §2.
+// WMI_BUFFER_HEADER (72 bytes, same for 32- and 64-bit files), docs/etl-format.md, Buffer header.
 #pragma once
 #include <cstdint>
 

@@ -10,7 +10,7 @@
 
 namespace etl {
 
-// Which on-disk header produced the record (etl-format.md §3.1).
+// Which on-disk header produced the record (docs/etl-format.md, Record kinds and markers).
 enum class RecordKind : uint8_t {
   System,        // SYSTEM_TRACE_HEADER (types 1/2) or compact (3/4)
   PerfInfo,      // PERFINFO_TRACE_HEADER (0x10/0x11): no PID/TID
@@ -42,7 +42,7 @@ struct EventRecord {
 
   // Provider identity. For EVENT_HEADER records: provider GUID and the event
   // descriptor. For classic/system records: the event-class GUID (for system
-  // records the kernel group's GUID, etl-format.md §4), id = 0, opcode = Type.
+  // records the kernel group's GUID, docs/etl-format.md, Kernel group GUIDs), id = 0, opcode = Type.
   Guid provider{};
   uint16_t id = 0;
   uint8_t version = 0;

@@ -1,4 +1,4 @@
-// The logfile-header event of buffer #0 (TRACE_LOGFILE_HEADER, etl-format.md §5)
+// The logfile-header event of buffer #0 (TRACE_LOGFILE_HEADER, docs/etl-format.md, Logfile header)
 // and the clock conversion it defines (§6).
 #pragma once
 #include <cstdint>

@@ -7,7 +7,7 @@ namespace etl {
 
 namespace {
 
-// Header sizes per TRACE_HEADER_TYPE (etl-format.md §3.1); 0 = not decodable.
+// Header sizes per TRACE_HEADER_TYPE (docs/etl-format.md, Record kinds and markers); 0 = not decodable.
 struct TypeInfo {
   uint32_t headerSize;
   bool sizeAt4;   // Packet.Size at +4 (SYSTEM/COMPACT/PERFINFO) rather than +0

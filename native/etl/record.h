@@ -1,5 +1,5 @@
 // Decoding one record (trace header + payload) from a buffer's event area,
-// etl-format.md §3.
+// docs/etl-format.md, Record kinds and markers.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,8 +1,8 @@
 // Event schemas and a payload decoder that needs no manifests:
 //  - TDH TRACE_EVENT_INFO / EVENT_MAP_INFO blobs that the merger embeds as
-//    EventMetadataGuid records (etl-format.md §10.5);
+//    EventMetadataGuid records (docs/etl-format.md, Embedded schemas);
 //  - TraceLogging self-describing metadata carried in each event's
-//    EVENT_SCHEMA_TL extended item (etl-format.md §3.7).
+//    EVENT_SCHEMA_TL extended item (docs/etl-format.md, TraceLogging metadata).
 // Both end up in the same Schema shape and are decoded by the same decode().
 // Everything read from a blob or payload is bounds-checked: malformed input
 // gives an error string, never a crash.
@@ -223,7 +223,7 @@ std::optional<std::string> parseProviderTraitsName(const uint8_t* traits, uint32
 void finalizeSchema(Schema& schema);
 
 // Data of the first extended item of `extType` in the record's raw chain
-// (etl-format.md §3.7); false if absent or the chain is malformed.
+// (docs/etl-format.md, TraceLogging metadata); false if absent or the chain is malformed.
 bool findExtendedItem(const EventRecord& rec, uint16_t extType, const uint8_t** data, uint32_t* len);
 
 constexpr uint16_t kExtTypeSchemaTl = 0x000B;

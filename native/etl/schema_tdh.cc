@@ -1,6 +1,6 @@
 // TDH blobs the merger embeds as EventMetadataGuid records: TRACE_EVENT_INFO
 // (one event's schema) and EVENT_MAP_INFO (value maps). Layouts:
-// etl-format.md §10.5; field semantics from tdh.h (restated, not copied).
+// docs/etl-format.md, Embedded schemas; field semantics from tdh.h (restated, not copied).
 #include <cstdint>
 #include <string>
 

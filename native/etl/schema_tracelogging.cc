@@ -1,6 +1,6 @@
 // TraceLogging self-describing events: the metadata in each event's
 // EVENT_SCHEMA_TL extended item and the provider traits, mapped onto the TDH
-// Schema shape (etl-format.md §3.7; the TraceLogging metadata description in
+// Schema shape (docs/etl-format.md, TraceLogging metadata; the TraceLogging metadata description in
 // TraceLoggingProvider.h, restated, not copied).
 #include <cstdint>
 #include <string>

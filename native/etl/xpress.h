@@ -1,5 +1,5 @@
 // MS-XCA "Plain LZ77" (XPRESS) decompression, the format of compressed ETW
-// buffers (etl-format.md §8.1).
+// buffers (docs/etl-format.md, XPRESS (plain LZ77)).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -49,7 +49,7 @@ Guid fromWin(const GUID& g) {
 struct Owned {
   EventRecord rec;
   std::vector<uint8_t> user;
-  std::vector<uint8_t> ext;  // re-encoded in the on-disk item layout (etl-format.md §3.7)
+  std::vector<uint8_t> ext;  // re-encoded in the on-disk item layout (docs/etl-format.md, Extended data items)
 };
 
 class TdhSource : public TraceSource {

@@ -162,7 +162,9 @@ export function printableStart(r: CaptureRecipe): string {
   return r.start.map(printable).join(' && ');
 }
 
+export const WORKLOAD_REMINDER = 'rem ... let the instance run its agents, scheduled tasks, etc. ...';
+
 /** A whole capture as a cmd.exe script: start, a reminder to run the workload, stop. */
 export function captureScript(r: CaptureRecipe): string {
-  return [...r.start.map(printable), 'rem ... let the instance run its agents, scheduled tasks, etc. ...', ...r.stop.map(printable)].join('\n');
+  return [...r.start.map(printable), WORKLOAD_REMINDER, ...r.stop.map(printable)].join('\n');
 }

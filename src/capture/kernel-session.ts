@@ -13,12 +13,9 @@
 // processes when the session starts and when it stops, each with its command line, parent,
 // session and account (docs/etl-format.md, Kernel Process events (MOF)).
 
-export interface Command {
-  program: string;
-  args: string[];
-  /** What running it does, in a few words. */
-  purpose: string;
-}
+import { printable, WORKLOAD_REMINDER, type CaptureRecipe, type Command } from './commands.js';
+
+export { printable, type Command };
 
 export interface KernelSession {
   traceFile: string;
@@ -61,12 +58,14 @@ export function scanWithKernel(capture: string, session: KernelSession): Command
   return { program: 'etl-imds', args: ['scan', capture, '--with', session.traceFile], purpose: 'scan the capture with the kernel trace joined' };
 }
 
-/** One argument as cmd.exe and PowerShell read it: quoted when it holds a space or anything either would interpret. */
-function printArg(a: string): string {
-  return /^[A-Za-z0-9_\-.:=\\/+]+$/.test(a) ? a : `"${a}"`;
-}
-
-/** The command as a person types it. */
-export function printable(c: Command): string {
-  return [c.program, ...c.args].map(printArg).join(' ');
+/** A capture with the kernel process session around it, then the scan that joins the two, as a cmd.exe script. */
+export function captureWithKernelScript(capture: CaptureRecipe, session: KernelSession): string {
+  return [
+    ...session.start.map(printable),
+    ...capture.start.map(printable),
+    WORKLOAD_REMINDER,
+    ...capture.stop.map(printable),
+    ...session.stop.map(printable),
+    printable(scanWithKernel(capture.traceFile, session)),
+  ].join('\n');
 }

@@ -418,9 +418,11 @@ function detailView(p: ScanProcess, requests: ScanRequest[], multi: boolean): st
   }
   if (p.parentsEnd) lines.push(`    (${END_TEXT[p.parentsEnd.reason](p.parentsEnd.pid)})`);
   lines.push(`  Requests (${requests.length})`);
-  // The request table's columns without PID, Image and Command line, which the view gives above.
+  // The request table's columns without PID, Image and Command line, which the view gives above
+  // (and without 'Why unknown' when no request is unknown for a reason).
   const all = requestColumns(false);
-  const kept = all.flatMap((c, i) => (c.head === 'Command line' || c.head === 'PID' || c.head === 'Image' ? [] : [i]));
+  const anyReason = requests.some((r) => r.reason !== null);
+  const kept = all.flatMap((c, i) => (['Command line', 'PID', 'Image'].includes(c.head) || (c.head === 'Why unknown' && !anyReason) ? [] : [i]));
   const cols = kept.map((i) => all[i]!);
   const rows = requests.map((r) => {
     const c = requestCells(r, false);

@@ -1,4 +1,4 @@
-// Per-request IMDS verdict from a parsed request head (ecosystem.md §A3, §A6).
+// Per-request IMDS verdict from a parsed request head (docs/imds.md, How IMDS tells v1 from v2, and Classes).
 // IMDS itself decides v1 vs v2 by header presence, so do we; Host is not used
 // to decide anything (IMDS is also reachable by DNS name).
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { captureRecipe, captureScript, netshRecipe, pktmonRecipe, printable, printableStart } from '../../src/capture/commands.js';
+import { captureWithKernelScript, kernelProcessSession } from '../../src/capture/kernel-session.js';
 import { repoRoot } from '../support/fixtures.js';
 
 /** The fenced code blocks of a README section (up to the next `## ` heading). */
@@ -66,7 +67,11 @@ describe('capture commands', () => {
 
   it('the README shows exactly the commands the module produces', () => {
     const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-    expect(sectionBlocks(readme, 'Capturing on Windows')).toEqual([captureScript(netshRecipe()), captureScript(pktmonRecipe())]);
+    expect(sectionBlocks(readme, 'Capturing on Windows')).toEqual([
+      captureScript(netshRecipe()),
+      captureScript(pktmonRecipe()),
+      captureWithKernelScript(netshRecipe(), kernelProcessSession()),
+    ]);
   });
 
   it('docs/providers.md shows the same pktmon commands', () => {

@@ -30,7 +30,7 @@ describe('kernel process session', () => {
       expect(doc).toContain(start);
       expect(doc).toContain(printable(k.stop[0]!));
     }
-    expect(readme).toContain(printable(scanWithKernel('C:\\trace.etl', k)));
+    expect(readme).toContain(printable(scanWithKernel('C:\\imds-netsh.etl', k)));
   });
 });
 

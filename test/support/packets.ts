@@ -317,7 +317,7 @@ export class Flow {
   }
 }
 
-/** Real header forms of IMDS clients (ecosystem.md §A4). */
+/** Real header forms of IMDS clients (docs/imds.md, Header forms of real clients). */
 export const TOKEN = 'AQAEAFxjR1c5ZmJ4ZWxvZ2lu0123456789abcdefghijklmnopqrstuv=='; // 56-char shape, not a real token
 
 export const REQUESTS = {

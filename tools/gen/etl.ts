@@ -1,6 +1,6 @@
 // Streaming .etl writer: a header buffer (logfile-header event + PartitionInfo), then per-CPU
 // data buffers written in flush order with a session-wide SequenceNumber, as the relogger that
-// netsh trace and pktmon use does (etl-format.md §1, §2, §5). Memory is bounded by one open
+// netsh trace and pktmon use does (docs/etl-format.md, File layout, Buffer header, Logfile header). Memory is bounded by one open
 // buffer per CPU whatever the trace size.
 //
 // With `circularSlots` it writes as a session in circular mode (LogFileMode FILE_MODE_CIRCULAR)
@@ -115,7 +115,7 @@ export class EtlWriter {
     writeSync(this.fd, Buffer.alloc(opts.headerBufferSize, 0xff), 0, opts.headerBufferSize, 0);
   }
 
-  /** Raw QPC value for a FILETIME (inverse of etl-format.md §6). */
+  /** Raw QPC value for a FILETIME (inverse of docs/etl-format.md, Clock conversion). */
   raw(fileTime: bigint): bigint {
     return this.refRaw + ((fileTime - this.opts.startTime) * this.opts.perfFreq) / 10_000_000n;
   }

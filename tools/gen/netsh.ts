@@ -3,7 +3,7 @@
 // schema embedded before the first 1001 event, like attackhost-wifi.etl. Packets may instead
 // come as 1003 VMSwitch fragments (capturetype=both) or Ras-NdisWanPacketCapture 5001/5002 (VPN),
 // and 802.11 packets may be preceded by a 1002 Wi-Fi metadata event; each of these events gets
-// its own embedded schema the same way (layouts: etl2pcapng.md §4.1, §4.2, §8, §9).
+// its own embedded schema the same way (layouts: docs/etl-format.md, NDIS-PacketCapture events, Ras-NdisWanPacketCapture events, Wi-Fi metadata, VMSwitch OOB data).
 
 import { eventRecord } from './etl.js';
 import { ByteWriter } from './bytes.js';
@@ -61,7 +61,7 @@ export function wifiMetadataBytes(m: GenWifiMetadata): Buffer {
   return b;
 }
 
-/** OOBData of a 1003 event: pointer-sized NET_BUFFER_LIST_INFO slots (etl2pcapng.md §9). */
+/** OOBData of a 1003 event: pointer-sized NET_BUFFER_LIST_INFO slots (docs/etl-format.md, VMSwitch OOB data). */
 export function vmswitchOob(v: GenVmSwitch): Buffer {
   const slots = v.oobSlots ?? 26;
   const b = Buffer.alloc(slots * 8);

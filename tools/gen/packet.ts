@@ -41,7 +41,7 @@ export interface GenPacket {
   ndisWan?: GenNdisWan;
 }
 
-/** DOT11_EXTSTA_RECV_CONTEXT fields (etl2pcapng.md §8). */
+/** DOT11_EXTSTA_RECV_CONTEXT fields (docs/etl-format.md, Wi-Fi metadata). */
 export interface GenWifiMetadata {
   receiveFlags: number;
   phyId: number;

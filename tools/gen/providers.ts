@@ -1,7 +1,7 @@
 // Providers the generator writes: their GUIDs, event descriptors, embedded schemas (as the real
 // files carry them) and payload encoders. Field names and types are those of the real schemas
 // (NDIS-PacketCapture 1001 from attackhost-wifi.etl, PktMon from demikernel PktMon.etl) and of
-// etl-format.md §10.2/10.3 for Kernel-Process and TCPIP.
+// docs/etl-format.md, Microsoft-Windows-Kernel-Process and Microsoft-Windows-TCPIP connection events for Kernel-Process and TCPIP.
 
 import { PROVIDERS } from '../../src/constants.js';
 import { ByteWriter } from './bytes.js';
@@ -75,14 +75,14 @@ const wstrp = (name: string): PropertyDef => ({ name, inType: InType.UnicodeStri
 const binp = (name: string, lengthIndex: number): PropertyDef =>
   ({ name, inType: InType.Binary, outType: OutType.HexBinary, flags: PropertyFlag.ParamLength, length: lengthIndex });
 
-/** 1002 "Packet Metadata": the DOT11_EXTSTA_RECV_CONTEXT of the next 802.11 frame (etl2pcapng.md §4.1, §8). */
+/** 1002 "Packet Metadata": the DOT11_EXTSTA_RECV_CONTEXT of the next 802.11 frame (docs/etl-format.md, NDIS-PacketCapture events and Wi-Fi metadata). */
 export function ndis1002Schema(keywords: bigint): EventSchemaDef {
   return ndisSchema(1002, keywords, 'Packet Metadata (%3 bytes) ',
     [u32p('MiniportIfIndex'), u32p('LowerIfIndex'), u32p('MetadataSize'), binp('Metadata', 2)]);
 }
 
 /**
- * 1003 "VMSwitch Packet Fragment" (etl2pcapng.md §4.1): Destination is declared as win:Double with
+ * 1003 "VMSwitch Packet Fragment" (docs/etl-format.md, NDIS-PacketCapture events): Destination is declared as win:Double with
  * count=DestinationCount in the manifest dumps, so each destination takes 8 bytes.
  */
 export function ndis1003Schema(keywords: bigint): EventSchemaDef {
@@ -286,7 +286,7 @@ export function kernelProcessMofPayload(p: GenProcess, exitStatus: number): Buff
   return w.toBuffer();
 }
 
-// ---- Microsoft-Windows-TCPIP connection events (etl-format.md §10.3) ----
+// ---- Microsoft-Windows-TCPIP connection events (docs/etl-format.md, Microsoft-Windows-TCPIP connection events) ----
 
 export type TcpipKind = 'connect' | 'accept' | 'close' | 'rundown';
 export const TcpipEventId: Record<TcpipKind, number> = { connect: 1033, accept: 1017, close: 1038, rundown: 1300 };

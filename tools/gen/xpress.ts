@@ -1,5 +1,5 @@
 // MS-XCA "Plain LZ77" (XPRESS) encoder, as Windows uses for compressed .etl buffers
-// (etl-format.md §8). Written from the MS-XCA §2.3 description: 32-bit flag words
+// (docs/etl-format.md, XPRESS (plain LZ77)). Written from the MS-XCA §2.3 description: 32-bit flag words
 // (MSB first, 1 = match), 16-bit match tokens (distance-1 << 3 | length bits) and the
 // shared-nibble length extension. Greedy hash-chain matcher over the 8 KiB window.
 

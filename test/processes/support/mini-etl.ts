@@ -1,4 +1,4 @@
-// Just enough of the .etl layout (etl-format.md §1-3) to pull kernel Process
+// Just enough of the .etl layout (docs/etl-format.md, File layout to Record kinds and markers) to pull kernel Process
 // MOF records (SYSTEM and PERFINFO headers, group 0x03) out of an uncompressed
 // kernel-logger file for the process-table tests, independently of the native
 // reader. fileTime here is the raw session clock: monotonic, so fine for

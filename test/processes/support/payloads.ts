@@ -59,7 +59,7 @@ export interface MofProcessFields {
   exitTime?: bigint;
 }
 
-/** Kernel Process MOF payload, written from the per-version field lists of etl-format.md §10.1. */
+/** Kernel Process MOF payload, written from the per-version field lists of docs/etl-format.md, Kernel Process events (MOF). */
 export function mofProcessPayload(version: number, size: 4 | 8, f: MofProcessFields): Uint8Array {
   const b = new Bytes();
   if (version === 0) {

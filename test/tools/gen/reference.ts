@@ -1,5 +1,5 @@
 // Independent readers for the generator tests, written from the MS-XCA description and
-// etl-format.md, sharing no code with tools/gen.
+// docs/etl-format.md, sharing no code with tools/gen.
 
 /** MS-XCA §2.4 Plain LZ77 decoder. Throws on a stream that reads past its end. */
 export function xpressDecode(src: Uint8Array, expected: number): Uint8Array {
