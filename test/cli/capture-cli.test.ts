@@ -2,7 +2,7 @@
 // the state folder untouched. Without --dry-run, anywhere but Windows: a clear error, exit 1.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCapture } from '../../src/capture/session.js';
@@ -130,4 +130,28 @@ describe.skipIf(process.platform === 'win32')('capture without --dry-run off Win
     }
     expect(existsSync(path.join(tmp, 'nothing'))).toBe(false);
   });
+});
+
+describe('the README documents each option of each capture command', () => {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const at = readme.indexOf('### `etl-imds capture start|stop|status`');
+  const section = readme.slice(at, readme.indexOf('\n## ', at));
+  /** README: option -> the commands its row names ('all' = the three). */
+  const documented = new Map<string, Set<string>>();
+  for (const row of section.split('\n').filter((l) => l.startsWith('| `-'))) {
+    const [, options, commands] = row.split(/(?<!\\)\|/).map((c) => c.trim());
+    const which = commands === 'all' ? ['start', 'stop', 'status'] : commands!.split(/,\s*/);
+    for (const m of options!.matchAll(/--[a-z0-9-]+/g)) documented.set(m[0].replace(/^--no-/, '--'), new Set(which));
+  }
+
+  for (const command of ['start', 'stop', 'status']) {
+    it(command, () => {
+      const help = cli([command, '--help']).stdout;
+      const options = [...help.matchAll(/^ {2}(?:-\w,| {3}) (--[a-z0-9-]+)/gm)].map((m) => m[1]!).filter((o) => o !== '--help' && o !== '--version');
+      expect(options.length).toBeGreaterThan(2);
+      const inReadme = [...documented].filter(([, cs]) => cs.has(command)).map(([o]) => o);
+      // status --json is described in the text (the state as JSON), not the table.
+      expect(options.sort()).toEqual([...inReadme, ...(command === 'status' ? ['--json'] : [])].sort());
+    });
+  }
 });
