@@ -10,7 +10,7 @@ import * as sea from 'node:sea';
 import { DEFAULT_MAX_SIZE_MB } from '../capture/commands.js';
 import { durationText, parseDuration } from '../capture/duration.js';
 import {
-  CaptureCommandError, CaptureStateError, exists, fileSize, finishCapture, readState, scanCommand, startCapture, statusCommands, stopCapture,
+  CaptureCommandError, CaptureStateError, exists, fileSize, finishCapture, pathsOf, readState, scanCommand, startCapture, statusCommands, stopCapture,
   type CaptureState, type Command, type CommandRunner, type SelfCommand, type SessionContext,
 } from '../capture/session.js';
 import { windowsCommandLine } from '../capture/windows-command-line.js';
@@ -82,7 +82,9 @@ export async function stopAndScan(ctx: SessionContext, o: StopScanOptions): Prom
     return EXIT.ok;
   }
   if (!ctx.dryRun && !exists(state.traceFile)) {
-    throw new CliError(`${state.traceFile}: the trace is not there (${state.tool} wrote nothing?); remove ${ctx.dir}\\capture.json to start afresh`, EXIT.input);
+    // Nothing to scan, ever: the folder is left without a capture, so that a new start can run.
+    finishCapture(ctx);
+    throw new CliError(`${state.traceFile}: the trace is not there (${state.tool} wrote nothing): nothing to scan`, EXIT.input);
   }
   const withKernel = state.kernelTrace !== null && (ctx.dryRun || exists(state.kernelTrace));
   if (state.kernelTrace !== null && !withKernel) ctx.say(`warning: ${state.kernelTrace} is not there: scanning without command lines`);
@@ -109,6 +111,9 @@ async function runScan(scan: Command, outFile: string | undefined): Promise<numb
       throw new CliError(`--out: cannot write ${temp}: ${(e as Error).message}`, EXIT.input);
     }
   }
+  // Ctrl-C reaches the scan too, which stops and exits 130: wait for it, then clean up.
+  const onSigint = () => {};
+  process.on('SIGINT', onSigint);
   try {
     const code = await new Promise<number>((resolve, reject) => {
       const child = spawn(scan.program, scan.args, { windowsHide: true, stdio: ['ignore', fd ?? 'inherit', 'inherit'] });
@@ -123,6 +128,7 @@ async function runScan(scan: Command, outFile: string | undefined): Promise<numb
     }
     return code;
   } finally {
+    process.off('SIGINT', onSigint);
     if (fd !== undefined) {
       closeSync(fd);
       rmSync(temp!, { force: true });
@@ -156,8 +162,11 @@ function context(dir: string | undefined, dryRun: boolean): SessionContext {
   if (process.platform !== 'win32' && !dryRun) {
     throw new CliError('capture runs netsh, pktmon, logman and schtasks, which exist only on Windows; --dry-run prints the commands on any OS', EXIT.usage);
   }
+  // The scheduled task runs elsewhere than here: a relative folder is made absolute (a Windows
+  // path given to --dry-run elsewhere is taken as it is).
+  const given = dir ?? defaultStateDir();
   return {
-    dir: dir ?? defaultStateDir(),
+    dir: process.platform === 'win32' || pathsOf(given) === path ? path.resolve(given) : given,
     run: dryRun ? printingRunner((l) => process.stdout.write(l + '\n')) : windowsRunner,
     now: () => new Date(),
     self: selfCommand(),

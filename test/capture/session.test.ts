@@ -260,6 +260,13 @@ describe('capture stop and status', () => {
       expect(check.status, check.stderr).toBe(0);
     });
 
+    it('a trace that was never written: exit 2, nothing to scan, and the folder free for a new start', async () => {
+      await startCapture(r.ctx, opts({ tool: 'netsh' }));
+      const err = await stopAndScan(r.ctx, { scan: true, scanArgs: ['--json'], outName: 'x', outExt: 'json' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ exitCode: 2, message: expect.stringMatching(/imds-netsh\.etl: the trace is not there \(netsh wrote nothing\): nothing to scan/) });
+      expect(readState(r.ctx.dir)).toBe(null);
+    });
+
     it('a scan that fails leaves no output file and keeps the capture to be scanned again', async () => {
       await startCapture(r.ctx, opts({ tool: 'pktmon' }));
       const state = readState(r.ctx.dir)!;
