@@ -132,6 +132,35 @@ describe.skipIf(process.platform === 'win32')('capture without --dry-run off Win
   });
 });
 
+describe('the command lines of the SSM document (fleet/etl-imds-capture.yaml)', () => {
+  it('builds start, status and stop from these flags', () => {
+    const doc = readFileSync(path.join(repoRoot, 'fleet', 'etl-imds-capture.yaml'), 'utf8');
+    expect(doc).toContain("$arguments = @('capture', $env:SSM_Action, '--dir', $dir)");
+    expect(doc).toContain("$arguments += @('--duration', $env:SSM_Duration, '--max-size', $env:SSM_MaxSizeMB)");
+    expect(doc).toContain("$arguments += '--command-lines'");
+    expect(doc).toContain("$arguments += @('--ndjson', '--out', $out)");
+    expect(doc).toContain("$arguments += @('--instance-id', $env:AWS_SSM_INSTANCE_ID)");
+  });
+
+  it('each of them is a command line capture takes', async () => {
+    const dir = 'C:\\ProgramData\\etl-imds';
+    const start = cli(['start', '--dir', dir, '--duration', '24h', '--max-size', '256', '--command-lines', '--dry-run']);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.lines.map((l) => l.split(' ')[0])).toEqual(['logman', 'netsh', 'schtasks']);
+    const status = cli(['status', '--dir', dir, '--dry-run']);
+    expect(status.code, status.stderr).toBe(0);
+    // stop, with a capture running in a folder of this machine.
+    const running = path.join(tmp, 'ssm');
+    await startCapture(
+      { dir: running, run: async () => ({ code: 0, output: '' }), now: () => new Date(), self: { program: process.execPath, args: [bin] }, dryRun: false, say: () => {} },
+      { tool: 'netsh', maxSizeMB: 256, durationMs: 86_400_000, commandLines: false },
+    );
+    const stop = cli(['stop', '--dir', running, '--ndjson', '--out', path.join(tmp, 'ssm-out'), '--instance-id', 'i-0123456789abcdef0', '--dry-run']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.lines.at(-1)).toBe(windowsCommandLine([process.execPath, bin, 'scan', path.join(running, 'imds-netsh.etl'), '--ndjson', '--instance-id', 'i-0123456789abcdef0']));
+  });
+});
+
 describe('the README documents each option of each capture command', () => {
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
   const at = readme.indexOf('### `etl-imds capture start|stop|status`');
