@@ -360,7 +360,8 @@ function requestColumns(multi: boolean): ColumnSpec[] {
     { head: 'Status', drop: 3 },
     { head: 'PID from', drop: 6 },
     { head: 'Flags', drop: 4, min: 6, comfortable: 16 },
-    { head: 'Why unknown', drop: 8, min: 12, comfortable: 24 },
+    // Why a request is unknown matters more than its status or method: it says what to fix.
+    { head: 'Why unknown', drop: 2, min: 12, comfortable: 24 },
     { head: 'Command line', drop: 7, min: 16, comfortable: 40 },
   ];
 }

@@ -306,15 +306,18 @@ describe('scan CLI on cut captures', () => {
     expect(t.stderr).toContain(`etl-imds: note: ${file}: 4 IMDS packets (12 of the capture's 60) were logged cut at 128 bytes`);
     expect(run(['scan', file, '-q']).stderr).toBe('');
     const rq = run(['scan', file, '--requests']);
-    expect(rq.stdout).toMatch(/unknown\s+GET\s+\/latest\/meta-data\/instance-id\s+200\s+packet\s+cut\s+cut at 128 bytes/);
+    // At the default width (120) the reason outranks Flags, Method and 'PID from'.
+    expect(rq.stdout).toMatch(/unknown\s+\/latest\/meta-data\/instance-id\s+200\s+cut at 128 bytes/);
     expect(rq.stdout.trimEnd().split('\n').at(-1)).toBe(line);
+    const wide = run(['scan', file, '--requests', '--wide']);
+    expect(wide.stdout).toMatch(/unknown\s+GET\s+\/latest\/meta-data\/instance-id\s+200\s+packet\s+cut\s+cut at 128 bytes/);
     const j = JSON.parse(run(['scan', file, '--json']).stdout);
     expect(j.files[0].capture).toMatchObject({ tool: 'pktmon', snapLength: 128, imdsPacketsCut: 4, wrapped: false, directions: { out: 12, in: 8 }, command: printableStart(captureRecipe('pktmon')) });
     expect(j.files[0].capture.notes.map((n: { code: string }) => n.code)).toEqual(['cut']);
     expect(j.requests.map((q: { class: string; reason: string | null; pathCut: boolean }) => [q.class, q.reason, q.pathCut])).toEqual([['token', null, false], ['unknown', 'cut at 128 bytes', false]]);
     const csv = run(['scan', file, '--requests', '--csv']).stdout.trim().split('\r\n');
-    expect(csv[0]).toMatch(/,flags,pathCut,reason$/);
-    expect(csv[2]).toMatch(/,cut,false,cut at 128 bytes$/);
+    expect(csv[0]).toMatch(/,flags,pathCut,reason,processKey,commandLine$/);
+    expect(csv[2]).toMatch(/,cut,false,cut at 128 bytes,[^,]*,[^,]*$/);
   });
 
   it('several files: captures that missed the same things share one line', async () => {
