@@ -1,5 +1,5 @@
 // NDJSON of a generated fleet, as `capture stop --ndjson` writes it on each instance and the SSM
-// document stores it (<dir>/dt=YYYY-MM-DD/<instance>-<time>.ndjson): per instance one file line,
+// document stores it (<dir>/dt=YYYY-MM-DD/<instance>-<time>-<trace>.ndjson): per instance one file line,
 // its IMDS callers' process lines and their request lines. Callers are drawn from a pool of
 // images and command lines, a few common, most rare, as on a real fleet. Deterministic for a seed.
 // Used by the report bench (bench/report.mjs) and test/fleet/report.test.ts, which also compare
@@ -129,7 +129,7 @@ export function writeFleet(dir, count, seed = 1, { requests = true } = {}) {
     const dt = new Date(day).toISOString().slice(0, 10);
     const sub = path.join(dir, `dt=${dt}`);
     if (n < 7) mkdirSync(sub, { recursive: true });
-    const file = path.join(sub, `${instanceId}-${dt.replace(/-/g, '')}T120000Z.ndjson`);
+    const file = path.join(sub, `${instanceId}-${dt.replace(/-/g, '')}T120000Z-imds-netsh.ndjson`);
     const text = lines.filter((l) => requests || l.type !== 'request').map((l) => JSON.stringify(l)).join('\n') + '\n';
     writeFileSync(file, text);
     bytes += text.length;

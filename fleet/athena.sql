@@ -1,7 +1,7 @@
 -- Amazon Athena table over the NDJSON that `etl-imds capture stop --ndjson` (fleet/etl-imds-capture.yaml
 -- with S3Bucket) and `etl-imds scan --ndjson` write: one JSON object per line, of type process,
--- request or file (fleet/ndjson.schema.json, docs/fleet.md). The objects are stored as
---   s3://amzn-s3-demo-bucket/etl-imds/dt=YYYY-MM-DD/<instance>-<time>.ndjson
+-- request or file (fleet/ndjson.schema.json, docs/scan-output.md, NDJSON). The objects are stored as
+--   s3://amzn-s3-demo-bucket/etl-imds/dt=YYYY-MM-DD/<instance>-<time>-<trace>.ndjson
 -- Replace both s3:// locations below with your bucket and S3Prefix. Partitions are projected from the
 -- dt= folders (no MSCK REPAIR TABLE or crawler needed); a query reads only the days its WHERE clause
 -- on dt allows. Column names are the JSON keys; Athena matches them whatever their case.

@@ -18,6 +18,7 @@ import {
   type ProcessList,
   type ProcessName,
 } from './processes/index.js';
+import { computerNameOf, EventShapeError } from './processes/trace-events.js';
 import { identityOf, unattributedIdentity, type ProcessIdentity } from './processes/identity.js';
 import { checkWith, readWith } from './scan-with.js';
 import { fileTimeToIso } from './time.js';
@@ -107,6 +108,10 @@ export interface FileScan {
   diagnostics: Diagnostic[];
   /** Notes about the IMDS analysis (printed as notes; their messages are the JSON's `warnings`). */
   warnings: ImdsNote[];
+  /** The computer's name, from the system configuration events of the trace or a --with trace. */
+  computerName?: string;
+  /** The instance's id, from IMDS's own answer in the trace (ImdsResult.instanceId). */
+  instanceId?: string;
 }
 
 export class ScanCancelled extends Error {
@@ -118,9 +123,18 @@ export class ScanCancelled extends Error {
 interface SideCounts {
   processEvents: number;
   tcpipEvents: number;
+  /** The first computer name the system configuration events give. */
+  computerName?: string;
 }
 
 function nameEvent(e: TraceEvent, table: ProcessTable, hints: TcpipHint[], counts: SideCounts): void {
+  if (counts.computerName === undefined && e.provider === PROVIDERS.eventTraceConfig) {
+    try {
+      counts.computerName = computerNameOf(e);
+    } catch (err) {
+      if (!(err instanceof EventShapeError)) throw err; // a cut CPU event names no computer
+    }
+  }
   if (e.provider === PROVIDERS.tcpip) {
     counts.tcpipEvents++;
     const h = tcpipHint(e);
@@ -253,6 +267,8 @@ export async function scanFile(file: string, options: ScanOptions = {}): Promise
     capture,
     diagnostics,
     warnings: result.warnings,
+    ...(counts.computerName !== undefined ? { computerName: counts.computerName } : {}),
+    ...(result.instanceId !== null ? { instanceId: result.instanceId } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 // `etl-imds report <ndjson files | dirs>`: the fleet table, one row per image + command line
-// (docs/fleet.md, etl-imds report).
+// (README, Across a fleet, step 8).
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { FleetReport, ReportInputError, type ReportRow, type ReportSummary, type SkippedLine } from '../fleet/report.js';
@@ -7,10 +7,13 @@ import { CliError, EXIT } from './exit.js';
 import { eachInputFile } from './inputs.js';
 import { writeOut } from './spool.js';
 import { table } from './table.js';
+import { csvLine } from './csv.js';
+import { escapeForTerminal } from './text.js';
 
 interface ReportArgs {
   inputs: string[];
-  json: boolean;
+  json?: boolean;
+  csv?: boolean;
   strict: boolean;
   quiet: boolean;
 }
@@ -33,7 +36,9 @@ export function reportCommand(y: Argv): Argv {
     (b) =>
       b
         .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'NDJSON files, directories (searched for *.ndjson, *.jsonl and Run Command stdout files) or globs' })
-        .option('json', { type: 'boolean', default: false, describe: 'JSON on stdout' })
+        .option('json', { type: 'boolean', describe: 'JSON on stdout' })
+        .option('csv', { type: 'boolean', describe: 'CSV on stdout: one row per image + command line (columns: README, etl-imds report)' })
+        .conflicts('json', 'csv')
         .option('strict', { type: 'boolean', default: false, describe: 'a line that is not etl-imds NDJSON is an error (exit 2) instead of skipped (exit 4)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no notes on stderr' }) as unknown as Argv<ReportArgs>,
     async (args) => {
@@ -65,6 +70,7 @@ export function reportCommand(y: Argv): Argv {
       const s = report.summary;
       if (!args.quiet && s.skippedLines > SKIPS_SHOWN) process.stderr.write(`etl-imds: warning: ${s.skippedLines - SKIPS_SHOWN} more lines skipped\n`);
       if (args.json) await writeOut(JSON.stringify({ summary: s, rows }, null, 2) + '\n');
+      else if (args.csv) await writeOut(csvReport(rows));
       else await writeOut(textReport(rows, s));
       process.exitCode = firstSkip ? EXIT.partial : EXIT.ok;
     },
@@ -85,10 +91,18 @@ function shortTime(iso: string): string {
 const HEAD = ['Image', 'Command line', 'Instances', 'v1', 'v2', 'token', 'unknown', 'Statuses', 'First seen', 'Last seen'];
 const RIGHT = HEAD.map((h) => ['Instances', 'v1', 'v2', 'token', 'unknown'].includes(h));
 
+/** The CSV columns: ReportRow's fields in order. */
+export const REPORT_CSV_HEAD = ['image', 'commandLine', 'instances', 'processes', 'v1', 'v2', 'token', 'unknown', 'statuses', 'firstSeen', 'lastSeen'] as const;
+
+function csvReport(rows: ReportRow[]): string {
+  // statuses as a JSON object ({"200":3,"401":1}), like scan's CSV.
+  return csvLine([...REPORT_CSV_HEAD]) + rows.map((r) => csvLine(REPORT_CSV_HEAD.map((k) => r[k]))).join('');
+}
+
 function cells(r: ReportRow): string[] {
   return [
-    r.image ?? '(unknown)',
-    r.commandLine ?? '-',
+    escapeForTerminal(r.image ?? '(unknown)'),
+    r.commandLine === null ? '-' : escapeForTerminal(r.commandLine),
     String(r.instances),
     String(r.v1),
     String(r.v2),

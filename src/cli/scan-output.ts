@@ -1,12 +1,16 @@
 // What `scan` prints: the process table (default), per-request table (--requests), the detail
-// view of one PID (--pid), CSV or JSON (fields: docs/scan-output.md).
+// view of one PID (--pid), CSV, JSON or NDJSON (fields: docs/scan-output.md).
 // Files are added as they are reported, in input order; each file's rows go to a spool straight
 // away, and only the summary counts (and, for JSON, the small per-file entries) stay in memory,
 // so that a scan of thousands of traces does not keep every trace's results until the end.
 import type { FileScan, ScanProcess, ScanRequest, ScanSummary } from '../scan.js';
 import { displayPath, summarize } from '../scan.js';
 import type { ParentRef } from '../processes/identity.js';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { csvLine } from './csv.js';
+import { CliError, EXIT } from './exit.js';
 import { Spool, writeOut } from './spool.js';
 import { fitColumns, layoutFormatter, layoutRule, type ColumnSpec } from './table.js';
 import { displayWidth, escapeForTerminal } from './text.js';
@@ -15,6 +19,14 @@ import { couldNotShowLine, CouldNotShowSummary } from '../capture/quality.js';
 export interface ScanFormat {
   json: boolean;
   csv: boolean;
+  /** One JSON object per line: a file line, its process lines, its request lines (docs/scan-output.md, NDJSON). */
+  ndjson?: boolean;
+  /** NDJSON: the computer's name when the trace does not give it. */
+  host?: string;
+  /** NDJSON: the EC2 instance, over what the trace's own IMDS answers say. */
+  instanceId?: string;
+  /** NDJSON: one file per input in this folder instead of stdout. */
+  outDir?: string;
   /** One row per request instead of one per process (table and CSV; JSON has both). */
   requests: boolean;
   /** Only this PID; the text form is the detail view of its process instances. */
@@ -46,6 +58,10 @@ export class ScanOutput {
   /** What the captures could not show: the one file's line, or lines shared by several. */
   private readonly missing = new CouldNotShowSummary();
   private oneFileMissing: string | null = null;
+  /** When the run began, in the names of --out files. */
+  private readonly runStamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  /** --out files written in this run (names are never reused). */
+  private readonly written = new Set<string>();
 
   constructor(
     private readonly form: ScanFormat,
@@ -63,18 +79,10 @@ export class ScanOutput {
     const { json, csv, requests } = this.form;
     this.missing.add(f.capture);
     if (!this.multi && f.capture) this.oneFileMissing = couldNotShowLine(f.capture);
-    if (json) {
-      this.fileEntries.push({
-        file: f.file,
-        error: f.error ?? null,
-        packets: f.packets,
-        connections: f.connections,
-        requests: f.requests.length,
-        names: f.names,
-        capture: f.capture ?? null,
-        diagnostics: f.diagnostics,
-        warnings: f.warnings.map((w) => w.message),
-      });
+    if (this.form.ndjson) {
+      this.ndjson(f);
+    } else if (json) {
+      this.fileEntries.push(fileJson(f));
       for (const p of f.processes) this.jsonItem(this.processes, processJson(p));
       for (const r of f.requests) this.jsonItem(this.requests, requestJson(r));
     } else if (csv) {
@@ -98,7 +106,10 @@ export class ScanOutput {
   /** Writes the whole output to stdout. */
   async write(): Promise<void> {
     const { json, csv, requests } = this.form;
-    if (json) {
+    if (this.form.ndjson) {
+      // --out: every file is written already.
+      for (const c of this.processes.spool.chunks()) await writeOut(c);
+    } else if (json) {
       // Built with empty arrays, which the spooled items then fill: the same text as
       // JSON.stringify(document, null, 2) of the whole document.
       const head = jsonText({ files: this.fileEntries, summary: this.summary, processes: [], requests: [] });
@@ -147,6 +158,44 @@ export class ScanOutput {
     this.requests.spool.close();
   }
 
+  /**
+   * A file's NDJSON lines: the file, its process instances, its requests, each saying which
+   * computer, instance and trace. To the stdout spool, or to a file of its own in --out.
+   */
+  private ndjson(f: FileScan): void {
+    const where = { host: f.computerName ?? this.form.host ?? null, instanceId: this.form.instanceId ?? f.instanceId ?? null };
+    const out = this.form.outDir === undefined ? this.processes.spool : new WholeFile(this.form.outDir, this.outName(where, f.file));
+    try {
+      out.write(ndjsonLine({ type: 'file', ...where, ...fileJson(f) }));
+      for (const p of f.processes) {
+        const { attribution, ...rest } = processJson(p);
+        out.write(ndjsonLine({ type: 'process', ...where, ...rest, attributionCounts: attribution }));
+      }
+      for (const r of f.requests) out.write(ndjsonLine({ type: 'request', ...where, ...requestJson(r) }));
+      if (out instanceof WholeFile) out.finish();
+    } finally {
+      if (out instanceof WholeFile) out.close();
+    }
+  }
+
+  /**
+   * The --out file of one input: <instance>-<run time>-<trace>.ndjson (the instance id, else the
+   * host), so that the files of many instances can share a folder or an S3 prefix. Only characters
+   * safe in file names and S3 keys; never the name of a file already there.
+   */
+  private outName(where: { host: string | null; instanceId: string | null }, file: string): string {
+    const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+    const stem = safe(path.basename(file).replace(/\.etl$/i, ''));
+    const base = `${safe(where.instanceId ?? where.host ?? 'unknown')}-${this.runStamp}-${stem}`;
+    for (let n = 1; ; n++) {
+      const name = `${base}${n > 1 ? `-${n}` : ''}.ndjson`;
+      if (!this.written.has(name) && !existsSync(path.join(this.form.outDir!, name))) {
+        this.written.add(name);
+        return name;
+      }
+    }
+  }
+
   private jsonItem(rows: SpooledRows, value: unknown): void {
     rows.spool.write((rows.count ? ',\n' : '') + indent(jsonText(value), '    '));
     rows.count++;
@@ -191,6 +240,78 @@ export class ScanOutput {
       }
     }
     if (out.length) await writeOut(out.join('\n') + '\n');
+  }
+}
+
+/** A scanned file in JSON (`files[]`, and NDJSON's file lines). */
+function fileJson(f: FileScan) {
+  return {
+    file: f.file,
+    error: f.error ?? null,
+    packets: f.packets,
+    connections: f.connections,
+    requests: f.requests.length,
+    names: f.names,
+    capture: f.capture ?? null,
+    diagnostics: f.diagnostics,
+    warnings: f.warnings.map((w) => w.message),
+  };
+}
+
+/**
+ * One NDJSON line: compact JSON in ASCII only. Every character from DEL up is a \u escape (a pair
+ * of them beyond U+FFFF), so no code page, console or S3 metadata can change the text, and
+ * JSON.parse gives the very same strings back.
+ */
+export function ndjsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
+/** An output file written under a temporary name and renamed when whole (never half-written). */
+class WholeFile {
+  private fd: number | null;
+  private readonly temp: string;
+
+  constructor(private readonly dir: string, private readonly name: string) {
+    this.temp = path.join(dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.fd = openSync(this.temp, 'wx');
+    } catch (e) {
+      throw new CliError(`cannot write to ${dir}: ${(e as Error).message}`, EXIT.input);
+    }
+  }
+
+  write(text: string): void {
+    const b = Buffer.from(text);
+    try {
+      for (let off = 0; off < b.length; ) off += writeSync(this.fd!, b, off);
+    } catch (e) {
+      throw new CliError(`cannot write ${path.join(this.dir, this.name)}: ${(e as Error).message}`, EXIT.input);
+    }
+  }
+
+  /** Closes the file and gives it its name. */
+  finish(): void {
+    try {
+      closeSync(this.fd!);
+      this.fd = null;
+      renameSync(this.temp, path.join(this.dir, this.name));
+    } catch (e) {
+      throw new CliError(`cannot write ${path.join(this.dir, this.name)}: ${(e as Error).message}`, EXIT.input);
+    }
+  }
+
+  /** Removes what is left of an unfinished file. */
+  close(): void {
+    if (this.fd === null) return;
+    closeSync(this.fd);
+    this.fd = null;
+    try {
+      unlinkSync(this.temp);
+    } catch {
+      // already gone
+    }
   }
 }
 

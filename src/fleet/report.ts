@@ -1,6 +1,6 @@
 // `etl-imds report`: many instances' NDJSON (scan --ndjson, capture stop --ndjson; an S3 prefix
 // synced locally) merged into one fleet table, one row per image + command line
-// (docs/fleet.md, etl-imds report).
+// (README, Across a fleet, step 8).
 //
 // Memory does not grow with the number of instances: sums, statuses and first/last times add up
 // per row as the lines stream by; only the count of distinct instances per row needs to remember

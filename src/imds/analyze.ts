@@ -56,6 +56,8 @@ export class ImdsAnalyzer {
     outbound: 0, inbound: 0, outboundWithPid: 0, cutPackets: 0, cutBytes: 0, snapLength: 0,
   };
   private connectionCount = 0;
+  /** Instance ids IMDS answered with (one, normally; a few kept to name them when they disagree). */
+  private readonly instanceIds = new Set<string>();
   private limitHits = 0;
   private connectionEvictions = 0;
   private sinceSweep = 0;
@@ -173,7 +175,8 @@ export class ImdsAnalyzer {
     this.stats.cutBytes = this.budget.cutBytes;
     this.stats.droppedBytes = this.budget.dropped;
     this.stats.peakBufferedBytes = this.budget.peak;
-    return { requests: this.out, connections: this.connectionCount, warnings: this.warnings(), stats: this.stats };
+    const ids = [...this.instanceIds];
+    return { requests: this.out, instanceId: ids.length === 1 ? ids[0]! : null, connections: this.connectionCount, warnings: this.warnings(), stats: this.stats };
   }
 
   private ignore(reason: string): void {
@@ -205,6 +208,8 @@ export class ImdsAnalyzer {
   }
 
   private toRequest(rec: RequestRecord, conn: Connection): ImdsRequest {
+    const id = instanceIdAnswer(rec);
+    if (id !== null && this.instanceIds.size < 8) this.instanceIds.add(id);
     const flags = new Set(rec.flags);
     const req: ImdsRequest = {
       time: rec.time ?? rec.beginTime, pid: null, tid: null, attribution: 'none', class: rec.class,
@@ -246,8 +251,23 @@ export class ImdsAnalyzer {
     }
     if (s.droppedBytes > 0) note('out-of-window', `${s.droppedBytes} byte(s) outside any plausible TCP window ignored`);
     if (s.orphanResponses > 0) note('orphan-responses', `${s.orphanResponses} response(s) without a captured request`);
+    if (this.instanceIds.size > 1) note('instance-ids', `IMDS gave more than one instance id (${[...this.instanceIds].join(', ')}): the trace names no instance`);
     return w;
   }
+}
+
+/** A GET of the instance id: /latest/meta-data/instance-id, or under a dated API version. */
+const INSTANCE_ID_PATH = /^\/(?:latest|\d{4}-\d{2}-\d{2})\/meta-data\/instance-id$/;
+/** What an EC2 instance id looks like: i- and 8 (older instances) to 17 hexadecimal digits. */
+export const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+
+/** The instance id IMDS answered this request with, when the whole answer was captured; else null. */
+function instanceIdAnswer(rec: RequestRecord): string | null {
+  const a = rec.answer;
+  if (!a || a.lost || a.length !== a.bytes.length || rec.status !== 200 || rec.method !== 'GET' || rec.pathCut) return null;
+  if (rec.path === null || !INSTANCE_ID_PATH.test(rec.path)) return null;
+  const text = Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.length).toString('latin1');
+  return INSTANCE_ID.test(text) ? text : null;
 }
 
 /** Why a request is 'unknown', in the words the output shows. */

@@ -33,7 +33,25 @@ export interface RequestRecord {
   flags: Set<ImdsFlag>;
   /** Frame bytes logged of the cut packet that ended what the capture holds of it. */
   cutAt: number | null;
+  /** The body of the response matched to it (what is kept of it), once matched. */
+  answer: AnswerBody | null;
 }
+
+/**
+ * The start of a response's Content-Length body: small answers (an instance id) are kept whole;
+ * of a longer one only its length is known. Filled as the body's bytes pass.
+ */
+export interface AnswerBody {
+  /** The first ANSWER_KEPT bytes. */
+  bytes: Uint8Array;
+  /** Body bytes seen (more than bytes.length when the body is longer than what is kept). */
+  length: number;
+  /** Bytes of it are missing (a gap, the end of the capture): what is kept may not be all of it. */
+  lost: boolean;
+}
+
+/** Body bytes kept per response: more than the longest instance id ("i-" and 17 hex digits). */
+export const ANSWER_KEPT = 32;
 
 interface ResponseRecord {
   time: bigint;
@@ -45,6 +63,7 @@ interface ResponseRecord {
   status: number | null;
   interim: boolean;
   queued: boolean;
+  body: AnswerBody;
 }
 
 export interface ConnectionLimits {
@@ -289,7 +308,7 @@ export class Connection {
       start: 0, end: 0, headEnd: null, fragment: true, invalid: true, time: resp.time, beginTime: resp.time, clientAck: null,
       votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, pathCut: false, host: null,
       userAgent: null, ttl: null, status: resp.interim ? null : resp.status,
-      flags: new Set([cutAt !== null ? 'cut' : 'no-request']), cutAt,
+      flags: new Set([cutAt !== null ? 'cut' : 'no-request']), cutAt, answer: null,
     };
   }
 
@@ -352,7 +371,7 @@ export class Connection {
         const r: RequestRecord = {
           start: off, end: Infinity, headEnd: null, fragment, invalid: false, time: null, beginTime: self.now, clientAck: null,
           votes: new PidVotes(), frames: [], class: 'unknown', method: null, path: null, pathCut: false, host: null,
-          userAgent: null, ttl: null, status: null, flags: new Set(), cutAt: null,
+          userAgent: null, ttl: null, status: null, flags: new Set(), cutAt: null, answer: null,
         };
         if (fragment && !self.client.fromSyn && !self.reqParser.synced) r.flags.add('missing-start');
         // The chunk holding the first byte (the current one, or an earlier one for a held-back prefix)
@@ -418,7 +437,7 @@ export class Connection {
           fragment, startSeq: fragment ? null : self.server.seqOf(off), ack: self.serverMeta?.ack ?? null,
           // Before the first response of a stream whose start was not captured, responses may be lost too.
           afterGap: self.serverGap || (!self.server.fromSyn && !self.resParser.synced),
-          status: null, interim: false, queued: false,
+          status: null, interim: false, queued: false, body: { bytes: new Uint8Array(0), length: 0, lost: false },
         };
         self.openResp = resp;
         self.serverGap = false;
@@ -466,6 +485,19 @@ export class Connection {
       },
       flag(flag: MessageFlag) {
         if (flag === 'gap') self.serverGap = true;
+        if (self.openResp) self.openResp.body.lost = true;
+      },
+      body(bytes: Uint8Array) {
+        const body = self.openResp?.body;
+        if (!body) return;
+        const keep = Math.min(bytes.length, ANSWER_KEPT - body.bytes.length);
+        if (keep > 0) {
+          const grown = new Uint8Array(body.bytes.length + keep);
+          grown.set(body.bytes);
+          grown.set(bytes.subarray(0, keep), body.bytes.length);
+          body.bytes = grown;
+        }
+        body.length += bytes.length;
       },
       end() {
         self.openResp = null;
@@ -554,6 +586,7 @@ export class Connection {
       }
       if (exact) this.unsure = false;
       r.status = resp.status;
+      r.answer = resp.body;
       this.nextMatch++;
       this.respQueue.shift();
     }

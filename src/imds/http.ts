@@ -1,6 +1,7 @@
 // Incremental HTTP/1.x message framing over one direction of a TCP stream.
 // It finds where each message starts and ends, parses heads, and skips
-// bodies by counting (bodies are never buffered). After anything it cannot
+// bodies by counting (bodies are never buffered; a sink that wants a
+// Content-Length body's bytes is handed them as they pass). After anything it cannot
 // frame (garbage, a gap in a head, broken chunking) it re-synchronises on the
 // next line that starts like a request line or status line.
 
@@ -55,6 +56,11 @@ export interface HttpSink {
    */
   partialHead?(bytes: Uint8Array): void;
   flag(flag: MessageFlag): void;
+  /**
+   * Bytes of the current message's Content-Length body, in order, as they pass (valid during the
+   * call). A gap inside the body is flagged 'gap' and its bytes are not passed.
+   */
+  body?(bytes: Uint8Array): void;
   /** The current message ends at off (exclusive). */
   end(off: number): void;
 }
@@ -270,6 +276,7 @@ export class HttpStreamParser {
         case 'sync': i = this.feedSync(chunk, i, off); break;
         case 'body': {
           const n = Math.min(this.remaining, chunk.length - i);
+          this.sink.body?.(chunk.subarray(i, i + n));
           this.remaining -= n;
           i += n;
           if (this.remaining === 0) this.finishMessage(off + i);

@@ -137,13 +137,20 @@ export type ImdsNoteCode =
   | 'buffer-limit'           // stopped waiting for missing bytes
   | 'too-many-connections'   // connections closed early
   | 'out-of-window'          // bytes outside any plausible TCP window
-  | 'orphan-responses';      // responses without a captured request
+  | 'orphan-responses'       // responses without a captured request
+  | 'instance-ids';          // IMDS answered /meta-data/instance-id with more than one id
 
 /** A note about the analysis, in the shape of every other diagnostic (not tied to a byte offset). */
 export type ImdsNote = Diagnostic<ImdsNoteCode>;
 
 export interface ImdsResult {
   requests: ImdsRequest[];
+  /**
+   * The instance's own id, from IMDS's answer to a GET of /latest/meta-data/instance-id in the
+   * trace (docs/imds.md, The instance's id); null when no whole answer was captured, or when
+   * answers disagree (a note says so).
+   */
+  instanceId: string | null;
   connections: number;
   warnings: ImdsNote[];
   stats: ImdsStats;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectedRows, writeFleet } from '../../bench/fleet-ndjson.mjs';
-import { DistinctStrings } from '../../src/fleet/report.js';
+import { DistinctStrings, type ReportRow } from '../../src/fleet/report.js';
 import { repoRoot } from '../support/fixtures.js';
 
 const bin = path.join(repoRoot, 'bin', 'etl-imds.js');
@@ -20,18 +20,28 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Row {
-  image: string | null;
-  commandLine: string | null;
-  instances: number;
-  processes: number;
-  v1: number;
-  v2: number;
-  token: number;
-  unknown: number;
-  statuses: Record<string, number>;
-  firstSeen: string;
-  lastSeen: string;
+type Row = ReportRow;
+
+/** One RFC 4180 line's cells (quoted cells may hold commas and doubled quotes). */
+function parseCsvLine(text: string): string[] {
+  const cells: string[] = [];
+  for (let i = 0; i <= text.length; ) {
+    if (text[i] === '"') {
+      let cell = '';
+      for (i++; ; ) {
+        const q = text.indexOf('"', i);
+        cell += text.slice(i, q);
+        if (text[q + 1] === '"') { cell += '"'; i = q + 2; } else { i = q + 2; break; }
+      }
+      cells.push(cell);
+    } else {
+      const c = text.indexOf(',', i);
+      const end = c < 0 ? text.length : c;
+      cells.push(text.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return cells;
 }
 
 const byKey = (rows: Row[]) => Object.fromEntries(rows.map((r) => [JSON.stringify([r.image, r.commandLine]), r]));
@@ -106,6 +116,28 @@ describe('etl-imds report', () => {
     const again = JSON.parse(run(['report', dir, path.join(dir, 'a.ndjson'), dir, path.join(dir, 'cmd-1'), '--json']).stdout);
     expect(again.summary.files).toBe(3);
     expect(again.rows[0].processes).toBe(3);
+  });
+
+  it('--csv gives the rows of --json, one per line (statuses as JSON); a command line that starts like a formula gets an apostrophe', () => {
+    const csv = run(['report', fleetDir, '--csv']);
+    expect([csv.code, csv.stderr]).toEqual([0, '']);
+    const json = JSON.parse(run(['report', fleetDir, '--json']).stdout) as { rows: Row[] };
+    const lines = csv.stdout.split('\r\n');
+    expect(lines.pop()).toBe('');
+    expect(lines[0]).toBe('image,commandLine,instances,processes,v1,v2,token,unknown,statuses,firstSeen,lastSeen');
+    expect(lines.slice(1).map(parseCsvLine)).toEqual(
+      json.rows.map((r) => [r.image ?? '', r.commandLine ?? '', ...[r.instances, r.processes, r.v1, r.v2, r.token, r.unknown].map(String), JSON.stringify(r.statuses), r.firstSeen, r.lastSeen]),
+    );
+
+    const dir = path.join(tmp, 'hostile');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'a.ndjson'), line(processLine({ image: 'cmd.exe', commandLine: '=cmd|\' /C calc\'!A1' })) + '\n' + line(processLine({ commandLine: 'curl.exe \u001b[2J\u202e' })) + '\n');
+    const hostile = run(['report', dir, '--csv']).stdout;
+    expect(hostile).toContain(`cmd.exe,"'=cmd|' /C calc'!A1",1,`);
+    // The table shows control and bidirectional characters as escapes.
+    const table = run(['report', dir]).stdout;
+    expect(table).toContain('curl.exe \\x1B[2J\\u202E');
+    expect(table).not.toMatch(/[\u001b\u202e]/);
   });
 
   it('an instance is its instanceId, else its host, else the NDJSON file it is in', () => {

@@ -151,3 +151,29 @@ describe('the SSM document fleet/etl-imds-capture.yaml', () => {
     expect(runOf({ SSM_Action: 'stop', AWS_SSM_INSTANCE_ID: '' }).invocations[0]!.args).not.toContain('--instance-id');
   });
 });
+
+describe("the README's send-command lines (Across a fleet)", () => {
+  it('name this document and give only its parameters, each value one it allows (placeholders aside)', () => {
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Across a fleet'), readme.indexOf('\n## Commands'));
+    const created = /aws ssm create-document --name (\S+) [\s\S]*?--content file:\/\/\S*\/fleet\/etl-imds-capture\.yaml/.exec(section);
+    expect(created).not.toBeNull();
+    const sends = [...section.matchAll(/aws ssm send-command --document-name (\S+)[\s\S]*?--parameters '([^']+)'/g)];
+    expect(sends.map((m) => m[1])).toEqual([created![1], created![1]]);
+    const actions: string[] = [];
+    for (const [, , json] of sends) {
+      const given = JSON.parse(json!) as Record<string, string[]>;
+      for (const [name, values] of Object.entries(given)) {
+        const p = doc.parameters[name];
+        expect(p, name).toBeDefined();
+        expect(values).toHaveLength(1);
+        const v = values[0]!;
+        if (/^<.*>$/.test(v)) continue; // a value the reader puts in
+        if (p!.allowedValues) expect(p!.allowedValues, name).toContain(v);
+        if (p!.allowedPattern) expect(v, name).toMatch(new RegExp(p!.allowedPattern));
+      }
+      actions.push(given.Action![0]!);
+    }
+    expect(actions).toEqual(['start', 'stop']);
+  });
+});

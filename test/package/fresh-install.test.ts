@@ -40,6 +40,8 @@ describe.skipIf(!enabled)('fresh install from the packed tarball', () => {
     expect(list).toMatch(/package\/prebuilds\/linux-x64\/etl-imds\.node/);
     expect(list).toMatch(/package\/dist\/cli\/main\.js/);
     expect(list).toMatch(/package\/fixtures\/imds-sample\.etl/);
+    // The fleet kit: the NDJSON schema, the SSM document and the Athena table (docs/scan-output.md, NDJSON).
+    for (const f of ['ndjson.schema.json', 'etl-imds-capture.yaml', 'athena.sql']) expect(list).toContain(`package/fleet/${f}`);
     expect(list).not.toMatch(/package\/test\//);
     // Test tooling stays out: the generator (tools/gen, its build in dist-tools) and the test hooks addon.
     expect(list).not.toMatch(/package\/(tools|dist-tools|dist\/gen)\//);
