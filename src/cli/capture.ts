@@ -58,9 +58,9 @@ export interface StopScanOptions {
   scan: boolean;
   /** Arguments passed on to `scan` (format and identity flags). */
   scanArgs: string[];
-  /** Write the scan's output to a file in this folder instead of stdout. */
+  /** Write the scan's output to a file in this folder instead of stdout (NDJSON: scan's own --out). */
   out?: string;
-  /** The output file's name without extension (default: --instance-id, else the computer's name). */
+  /** The output file's name without extension (--instance-id, else the computer's name; and the time). */
   outName: string;
   outExt: string;
 }
@@ -88,12 +88,15 @@ export async function stopAndScan(ctx: SessionContext, o: StopScanOptions): Prom
   }
   const withKernel = state.kernelTrace !== null && (ctx.dryRun || exists(state.kernelTrace));
   if (state.kernelTrace !== null && !withKernel) ctx.say(`warning: ${state.kernelTrace} is not there: scanning without command lines`);
-  const scan = scanCommand(ctx.self, state, withKernel, o.scanArgs);
+  // scan writes NDJSON files into --out itself (one per trace, named by instance, time and trace);
+  // other forms go to stdout, which is then sent to a file of ours.
+  const scanOwnsOut = o.out !== undefined && o.scanArgs.includes('--ndjson');
+  const scan = scanCommand(ctx.self, state, withKernel, scanOwnsOut ? [...o.scanArgs, '--out', o.out!] : o.scanArgs);
   if (ctx.dryRun) {
     await ctx.run(scan);
     return EXIT.ok;
   }
-  const code = await runScan(scan, o.out === undefined ? undefined : path.join(o.out, `${o.outName}.${o.outExt}`));
+  const code = await runScan(scan, o.out === undefined || scanOwnsOut ? undefined : path.join(o.out, `${o.outName}.${o.outExt}`));
   if (code === EXIT.ok || code === EXIT.imdsV1 || code === EXIT.partial) finishCapture(ctx);
   else ctx.say(`the scan failed (exit ${code}): the capture stays stopped in ${ctx.dir}; run 'etl-imds capture stop' again to scan it`);
   return code;
@@ -244,7 +247,7 @@ export function captureCommand(y: Argv): Argv {
             .option('instance-id', { type: 'string', describe: 'with --ndjson: passed to scan --instance-id; names the --out file' })
             .option('fail-on-v1', { type: 'boolean', describe: 'exit 3 when an IMDSv1 call is found' })
             .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress or notes on stderr' })
-            .option('out', { type: 'string', describe: 'write the result to a new file in this folder (<instance id or computer name>-<UTC time>.<json|ndjson|csv|txt>) instead of stdout' })
+            .option('out', { type: 'string', describe: "write the result to a new file in this folder instead of stdout: <instance id or computer name>-<UTC time>.<json|csv|txt>; with --ndjson, scan's own --out (<instance>-<time>-<trace>.ndjson)" })
             .option('dry-run', dryRunOption)
             .conflicts('json', ['ndjson', 'csv'])
             .conflicts('ndjson', 'csv'),
@@ -259,7 +262,7 @@ export function captureCommand(y: Argv): Argv {
           const ctx = context(args.dir, args.dryRun);
           const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
           const outName = `${safeName(args.instanceId ?? os.hostname())}-${stamp}`;
-          const outExt = args.ndjson ? 'ndjson' : args.json ? 'json' : args.csv ? 'csv' : 'txt';
+          const outExt = args.json ? 'json' : args.csv ? 'csv' : 'txt';
           process.exitCode = await guarded(() => stopAndScan(ctx, { scan: args.scan, scanArgs, out: args.out, outName, outExt }));
         },
       )

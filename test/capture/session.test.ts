@@ -260,6 +260,22 @@ describe('capture stop and status', () => {
       expect(check.status, check.stderr).toBe(0);
     });
 
+    it('--ndjson --out with --instance-id: scan writes its NDJSON file into the folder, each line carrying the instance', async () => {
+      await startCapture(r.ctx, opts({ tool: 'pktmon' }));
+      const state = readState(r.ctx.dir)!;
+      await writeCallersTrace(state.traceFile, 'pktmon', [{ capture: 'curl-v1', at: 1, pids: { 57116: 4100 } }], { backgroundBytes: 64 * 1024 });
+      const out = path.join(tmp, `out-${dirCount}`);
+      const scanArgs = ['--ndjson', '--quiet', '--instance-id', 'i-0123456789abcdef0'];
+      expect(await stopAndScan(r.ctx, { scan: true, scanArgs, out, outName: 'unused', outExt: 'txt' })).toBe(0);
+      const files = readdirSync(out);
+      expect(files).toHaveLength(1);
+      expect(files[0]).toMatch(/^i-0123456789abcdef0-.*\.ndjson$/);
+      const lines = readFileSync(path.join(out, files[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.every((l: { instanceId: string }) => l.instanceId === 'i-0123456789abcdef0')).toBe(true);
+      expect(lines.some((l: { type: string; pid: number; class: string }) => l.type === 'request' && l.pid === 4100 && l.class === 'v1')).toBe(true);
+      expect(readState(r.ctx.dir)).toBe(null);
+    });
+
     it('a trace that was never written: exit 2, nothing to scan, and the folder free for a new start', async () => {
       await startCapture(r.ctx, opts({ tool: 'netsh' }));
       const err = await stopAndScan(r.ctx, { scan: true, scanArgs: ['--json'], outName: 'x', outExt: 'json' }).catch((e: unknown) => e);

@@ -157,7 +157,8 @@ describe('the command lines of the SSM document (fleet/etl-imds-capture.yaml)', 
     );
     const stop = cli(['stop', '--dir', running, '--ndjson', '--out', path.join(tmp, 'ssm-out'), '--instance-id', 'i-0123456789abcdef0', '--dry-run']);
     expect(stop.code, stop.stderr).toBe(0);
-    expect(stop.lines.at(-1)).toBe(windowsCommandLine([process.execPath, bin, 'scan', path.join(running, 'imds-netsh.etl'), '--ndjson', '--instance-id', 'i-0123456789abcdef0']));
+    // NDJSON goes to --out by scan's own --out.
+    expect(stop.lines.at(-1)).toBe(windowsCommandLine([process.execPath, bin, 'scan', path.join(running, 'imds-netsh.etl'), '--ndjson', '--instance-id', 'i-0123456789abcdef0', '--out', path.join(tmp, 'ssm-out')]));
   });
 });
 
