@@ -15,6 +15,7 @@ import {
 } from '../capture/session.js';
 import { windowsCommandLine } from '../capture/windows-command-line.js';
 import { CliError, EXIT } from './exit.js';
+import { scanOutputOptions } from './scan.js';
 
 /** %ProgramData%\etl-imds: machine-wide, writable by administrators and SYSTEM (the scheduled task). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -236,21 +237,13 @@ export function captureCommand(y: Argv): Argv {
         'stop',
         'stop the capture (and the kernel session, and the scheduled stop), then scan it',
         (b) =>
-          b
-            .option('dir', dirOption)
-            .option('scan', { type: 'boolean', default: true, describe: 'scan the trace once stopped (--no-scan: keep it for a later stop to scan)' })
-            .option('json', { type: 'boolean', describe: "scan's JSON" })
-            .option('ndjson', { type: 'boolean', describe: "scan's NDJSON: one line per request and per process" })
-            .option('csv', { type: 'boolean', describe: "scan's CSV" })
+          // scan's own output options (passed on to it), with --out for every form, not only NDJSON.
+          scanOutputOptions(b.option('dir', dirOption).option('scan', { type: 'boolean', default: true, describe: 'scan the trace once stopped (--no-scan: keep it for a later stop to scan)' }))
             .option('requests', { type: 'boolean', describe: 'one row per request (table, CSV)' })
-            .option('host', { type: 'string', describe: 'with --ndjson: passed to scan --host' })
-            .option('instance-id', { type: 'string', describe: 'with --ndjson: passed to scan --instance-id; names the --out file' })
             .option('fail-on-v1', { type: 'boolean', describe: 'exit 3 when an IMDSv1 call is found' })
             .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress or notes on stderr' })
             .option('out', { type: 'string', describe: "write the result to a new file in this folder instead of stdout: <instance id or computer name>-<UTC time>.<json|csv|txt>; with --ndjson, scan's own --out (<instance>-<time>-<trace>.ndjson)" })
-            .option('dry-run', dryRunOption)
-            .conflicts('json', ['ndjson', 'csv'])
-            .conflicts('ndjson', 'csv'),
+            .option('dry-run', dryRunOption),
         async (args) => {
           const scanArgs: string[] = [];
           for (const [flag, on] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--requests', args.requests], ['--fail-on-v1', args.failOnV1], ['--quiet', args.quiet]] as const) {
