@@ -189,12 +189,6 @@ export function startPlan(ctx: Pick<SessionContext, 'dir' | 'now' | 'self'>, o: 
   return { state, kernelStart: kernel?.start ?? [], kernelStop: kernel?.stop ?? [], captureStart: recipe.start, captureStop: recipe.stop, task, taskXml };
 }
 
-/** The commands `stop` runs for a state: the capture's and kernel session's stops, then the task's removal. */
-export function stopCommands(state: CaptureState): Command[] {
-  if (state.phase !== 'running') return [];
-  return [...state.stop, ...(state.task ? [deleteTask(state.task)] : [])];
-}
-
 function deleteTask(name: string): Command {
   return { program: 'schtasks', args: ['/Delete', '/TN', name, '/F'], purpose: 'remove the scheduled stop' };
 }
@@ -281,17 +275,12 @@ async function runAll(ctx: SessionContext, commands: Command[]): Promise<void> {
   }
 }
 
-/** Runs every command, failures included; says what failed. Returns whether all succeeded. */
-async function runEach(ctx: SessionContext, commands: Command[]): Promise<boolean> {
-  let ok = true;
+/** Runs every command, failures included; says what failed. */
+async function runEach(ctx: SessionContext, commands: Command[]): Promise<void> {
   for (const c of commands) {
     const r = await ctx.run(c);
-    if (r.code !== 0) {
-      ok = false;
-      ctx.say(`warning: ${new CaptureCommandError(c, r).message}`);
-    }
+    if (r.code !== 0) ctx.say(`warning: ${new CaptureCommandError(c, r).message}`);
   }
-  return ok;
 }
 
 export type StartOutcome = { started: true; state: CaptureState } | { started: false; state: CaptureState; reason: 'running' | 'unscanned' };
@@ -357,29 +346,27 @@ async function startOrUndo(ctx: SessionContext, start: Command[], undo: Command[
   }
 }
 
-export type StopOutcome =
-  | { stopped: false; state: null }
-  /** Stopped now (or earlier, by the task); `scanned` says whether the scan ran. */
-  | { stopped: true; state: CaptureState; commandsOk: boolean };
+/** Nothing was running; or the capture, stopped now or earlier (by the task), waiting to be scanned. */
+export type StopOutcome = { stopped: false; state: null } | { stopped: true; state: CaptureState };
 
 /**
  * Stops what the state says is running: the capture, then the kernel session, then the
  * scheduled task. The state is kept, as phase stopped, until a scan of the trace succeeded
- * (finishScan), so that a stop without a scan (--no-scan, the task) leaves it to be scanned.
+ * (finishCapture), so that a stop without a scan (--no-scan, the task) leaves it to be scanned.
  */
 export async function stopCapture(ctx: SessionContext): Promise<StopOutcome> {
   const state = readState(ctx.dir);
   if (!state) return { stopped: false, state: null };
-  if (state.phase === 'stopped') return { stopped: true, state, commandsOk: true };
+  if (state.phase === 'stopped') return { stopped: true, state };
   const stopped: CaptureState = { ...state, phase: 'stopped', stoppedAt: ctx.now().toISOString() };
   // A capture that ended otherwise (a reboot under pktmon, someone ran netsh trace stop) makes
   // its stop command fail: said, and the rest still runs.
-  const ok = await runEach(ctx, state.stop);
+  await runEach(ctx, state.stop);
   // Written before the task is removed: when the task itself runs this, removing it may end it.
   if (!ctx.dryRun) writeState(ctx.dir, stopped);
-  const taskOk = state.task ? await runEach(ctx, [deleteTask(state.task)]) : true;
+  if (state.task) await runEach(ctx, [deleteTask(state.task)]);
   if (!ctx.dryRun && state.task) rmSync(pathsOf(ctx.dir).join(ctx.dir, TASK_FILE), { force: true });
-  return { stopped: true, state: stopped, commandsOk: ok && taskOk };
+  return { stopped: true, state: stopped };
 }
 
 /** After a scan of a stopped capture succeeded: the folder holds no capture any more (the traces stay). */
