@@ -31,7 +31,8 @@ async function addonFor(target, work, log) {
     return buildWin32Addon({ log });
   }
   if (target !== host) throw new Error(`cannot build the ${target} executable on ${host}`);
-  const candidates = [path.join(repoRoot, 'prebuilds', target, 'etl-imds.node'), path.join(repoRoot, 'build', 'Release', 'etl_imds.node')];
+  // The order node-gyp-build loads them in: a fresh build of this tree wins over an older prebuild.
+  const candidates = [path.join(repoRoot, 'build', 'Release', 'etl_imds.node'), path.join(repoRoot, 'prebuilds', target, 'etl-imds.node')];
   const found = candidates.find((f) => existsSync(f));
   if (!found) throw new Error(`no ${target} addon: run \`npm run build:native\` (or npm ci) first`);
   if (process.platform !== 'linux') return found;
