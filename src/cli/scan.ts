@@ -1,4 +1,4 @@
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { statSync } from 'node:fs';
 import { displayPath, type FileScan } from '../scan.js';
 import type { Backend } from '../native/binding.js';
@@ -15,7 +15,7 @@ export function scanCommand(y: Argv): Argv {
     'scan <inputs...>',
     'Which processes called IMDS with (v2) and without (v1) a token, from netsh/pktmon .etl captures',
     (b) =>
-      scanOutputOptions(b)
+      b
         .positional('inputs', { type: 'string', array: true, demandOption: true, describe: '.etl files, directories or globs' })
         .option('processes', { type: 'string', describe: 'a `tasklist /svc` text file naming PIDs' })
         .option('cab', { type: 'string', describe: "netsh's report .cab (default: <name>.cab beside <name>.etl)" })
@@ -25,6 +25,8 @@ export function scanCommand(y: Argv): Argv {
         .option('with', { type: 'string', array: true, describe: 'another trace of the same machine and time (kernel logger, WPR) whose process and TCPIP events join the capture; repeatable' })
         .option('wide', { type: 'boolean', default: false, describe: 'print every table column, nothing cut' })
         .option('width', { type: 'number', describe: 'table width in columns (default: the terminal width, 120 when not a terminal)' })
+        .options(scanOutputOptionSpecs)
+        .conflicts(SCAN_OUTPUT_CONFLICTS)
         .option('fail-on-v1', { type: 'boolean', default: false, describe: 'exit 3 when any IMDSv1 call is found' })
         .option('strict', { type: 'boolean', default: false, describe: 'a damaged part of a file is an error (exit 2)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or notes on stderr' })
@@ -36,19 +38,22 @@ export function scanCommand(y: Argv): Argv {
   );
 }
 
-/** scan's output options: --json, --csv, --ndjson and what NDJSON lines carry (--host, --instance-id, --out). */
-export function scanOutputOptions<T>(b: Argv<T>) {
-  return b
-    .option('json', { type: 'boolean', describe: 'JSON on stdout' })
-    .option('csv', { type: 'boolean', describe: 'CSV on stdout (processes, or requests with --requests)' })
-    .option('ndjson', { type: 'boolean', describe: 'one JSON object per line, ASCII only: per file, per process instance and per request, each with host, instanceId and file (for Athena, DuckDB, etl-imds report)' })
-    .option('host', { type: 'string', describe: "with --ndjson: the computer's name when the trace does not give it" })
-    .option('instance-id', { type: 'string', describe: "with --ndjson: the EC2 instance id (i-...), over the trace's own IMDS answers" })
-    .option('out', { type: 'string', describe: 'with --ndjson: write one <instance>-<time>-<trace>.ndjson per input into this folder (made if missing) instead of stdout' })
-    .conflicts('json', 'csv')
-    .conflicts('json', 'ndjson')
-    .conflicts('csv', 'ndjson');
-}
+/**
+ * scan's output options, for `capture stop` to register as well (`.options(scanOutputOptionSpecs)
+ * .conflicts(SCAN_OUTPUT_CONFLICTS)`): --json, --csv, --ndjson and what NDJSON lines carry
+ * (--host, --instance-id, --out).
+ */
+export const scanOutputOptionSpecs = {
+  json: { type: 'boolean', describe: 'JSON on stdout' },
+  csv: { type: 'boolean', describe: 'CSV on stdout (processes, or requests with --requests)' },
+  ndjson: { type: 'boolean', describe: 'one JSON object per line, ASCII only: per file, per process instance and per request, each with host, instanceId and file (for Athena, DuckDB, etl-imds report)' },
+  host: { type: 'string', describe: "with --ndjson: the computer's name when the trace does not give it" },
+  'instance-id': { type: 'string', describe: "with --ndjson: the EC2 instance id (i-...), over the trace's own IMDS answers" },
+  out: { type: 'string', describe: 'with --ndjson: write one <instance>-<time>-<trace>.ndjson per input into this folder (made if missing) instead of stdout' },
+} as const satisfies Record<string, Options>;
+
+/** Output forms that exclude each other. */
+export const SCAN_OUTPUT_CONFLICTS = { json: ['csv', 'ndjson'], csv: ['ndjson'] };
 
 /** What a scan run is given: the options of `etl-imds scan`, by their camelCase names. */
 export interface ScanRun {

@@ -38,17 +38,23 @@ export interface RequestRecord {
 }
 
 /**
- * The start of a response's Content-Length body: small answers (an instance id) are kept whole;
- * of a longer one only its length is known. Filled as the body's bytes pass.
+ * The start of a response's Content-Length body, kept only while it can be an instance id (docs/imds.md,
+ * The instance's id): any other body is only counted. Filled as the body's bytes pass.
  */
 export interface AnswerBody {
   /** The first ANSWER_KEPT bytes. */
   bytes: Uint8Array;
   /** Body bytes seen (more than bytes.length when the body is longer than what is kept). */
   length: number;
-  /** Bytes of it are missing (a gap, the end of the capture): what is kept may not be all of it. */
+  /**
+   * Bytes of it are missing (a gap, the end of the capture), or it does not start like an instance
+   * id and nothing of it is kept: it is not a whole instance id.
+   */
   lost: boolean;
 }
+
+/** The start of an instance id ("i-" and hexadecimal digits), the only body text kept. */
+const ID_PREFIX = /^i(?:-[0-9a-f]*)?$/;
 
 /** Body bytes kept per response: more than the longest instance id ("i-" and 17 hex digits). */
 export const ANSWER_KEPT = 32;
@@ -490,14 +496,20 @@ export class Connection {
       body(bytes: Uint8Array) {
         const body = self.openResp?.body;
         if (!body) return;
-        const keep = Math.min(bytes.length, ANSWER_KEPT - body.bytes.length);
-        if (keep > 0) {
-          const grown = new Uint8Array(body.bytes.length + keep);
-          grown.set(body.bytes);
-          grown.set(bytes.subarray(0, keep), body.bytes.length);
-          body.bytes = grown;
-        }
         body.length += bytes.length;
+        if (body.lost) return;
+        const keep = Math.min(bytes.length, ANSWER_KEPT - body.bytes.length);
+        if (keep <= 0) return;
+        const grown = new Uint8Array(body.bytes.length + keep);
+        grown.set(body.bytes);
+        grown.set(bytes.subarray(0, keep), body.bytes.length);
+        // Only what can still be an instance id is kept: a token or credentials never stay in memory.
+        if (!ID_PREFIX.test(Buffer.from(grown.buffer, grown.byteOffset, grown.length).toString('latin1'))) {
+          body.bytes = new Uint8Array(0);
+          body.lost = true;
+          return;
+        }
+        body.bytes = grown;
       },
       end() {
         self.openResp = null;

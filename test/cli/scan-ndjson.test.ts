@@ -5,7 +5,7 @@
 // repository's fixtures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -150,6 +150,15 @@ describe('scan --ndjson', () => {
     const sample = lines.filter((l) => l.file === path.join(repoRoot, 'fixtures', 'imds-sample.etl') || String(l.file).endsWith('imds-sample.etl'));
     expect(sample.map((l) => l.type)).toEqual(['file', 'process', 'process', 'request', 'request', 'request', 'request', 'request']);
     expect(new Set(sample.map((l) => l.instanceId))).toEqual(new Set([TRACE_ID]));
+  });
+
+  it('an unreadable input has its file line with the error (exit 2), the other inputs their lines', () => {
+    writeFileSync(file('not-a-trace.etl'), 'not an etl');
+    const r = run(['scan', file('not-a-trace.etl'), path.join(repoRoot, 'fixtures', 'imds-sample.etl'), '--ndjson', '-q', '--host', 'WEB-02']);
+    expect(r.code).toBe(2);
+    const lines = parse(r.stdout);
+    expect(lines[0]).toMatchObject({ type: 'file', host: 'WEB-02', instanceId: null, file: file('not-a-trace.etl'), error: { code: 'ETL_not-etl' }, requests: 0 });
+    expect(lines.slice(1).filter((l) => l.type === 'file')).toHaveLength(1);
   });
 
   it.skipIf(!haveShared)(`on the real fixtures (folders of netsh and pktmon traces): every line is valid ${haveShared ? '' : `(skipped: ${skipReason})`}`, () => {
