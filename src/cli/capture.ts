@@ -15,7 +15,7 @@ import {
 } from '../capture/session.js';
 import { windowsCommandLine } from '../capture/windows-command-line.js';
 import { CliError, EXIT } from './exit.js';
-import { scanOutputOptions } from './scan.js';
+import { SCAN_OUTPUT_CONFLICTS, scanOutputOptionSpecs } from './scan.js';
 
 /** %ProgramData%\etl-imds: machine-wide, writable by administrators and SYSTEM (the scheduled task). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -238,7 +238,11 @@ export function captureCommand(y: Argv): Argv {
         'stop the capture (and the kernel session, and the scheduled stop), then scan it',
         (b) =>
           // scan's own output options (passed on to it), with --out for every form, not only NDJSON.
-          scanOutputOptions(b.option('dir', dirOption).option('scan', { type: 'boolean', default: true, describe: 'scan the trace once stopped (--no-scan: keep it for a later stop to scan)' }))
+          b
+            .option('dir', dirOption)
+            .option('scan', { type: 'boolean', default: true, describe: 'scan the trace once stopped (--no-scan: keep it for a later stop to scan)' })
+            .options(scanOutputOptionSpecs)
+            .conflicts(SCAN_OUTPUT_CONFLICTS)
             .option('requests', { type: 'boolean', describe: 'one row per request (table, CSV)' })
             .option('fail-on-v1', { type: 'boolean', describe: 'exit 3 when an IMDSv1 call is found' })
             .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress or notes on stderr' })
