@@ -2,7 +2,11 @@
 // `etl-imds scan --json` must list exactly the processes that made our IMDS calls, each with the
 // class of its call. The suite runs it on generated traces (test/ci/check-capture.test.ts).
 //   node scripts/ci/check-capture.mjs --expect callers.json [--backend portable|tdh]
-//        [--etl-imds bin/etl-imds.js | path\to\etl-imds.exe] TRACE.etl
+//        [--etl-imds bin/etl-imds.js | path\to\etl-imds.exe] [--command-lines] TRACE.etl
+//   node scripts/ci/check-capture.mjs --expect callers.json [--command-lines] --scan-json SCAN.json
+// --scan-json checks a scan made already (`etl-imds capture stop --json --out DIR` wrote it);
+// --command-lines also wants each caller's requests to carry its command line, naming its image
+// (a kernel process session ran beside the capture: `capture start --command-lines`).
 // callers.json (scripts/ci/imds-callers.ps1 writes it):
 //   { "callers": [ { "pid": 1234, "class": "v1", "paths": ["/latest/meta-data/..."] }, ... ] }
 // "Ours" are the requests to the callers' paths (each run uses paths of its own; the token PUT's
@@ -18,10 +22,11 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 /**
  * What is wrong with `scan` (the parsed output of `scan --json`) given the expected callers:
  * an empty list when each caller, and only it, made its requests with its class.
- * @param {{ requests: { pid: number | null, class: string, method: string | null, path: string | null }[] }} scan
- * @param {{ callers: { pid: number, class: string, paths: string[] }[] }} expected
+ * @param {{ requests: { pid: number | null, class: string, method: string | null, path: string | null, commandLine?: string | null }[] }} scan
+ * @param {{ callers: { pid: number, class: string, paths: string[], image?: string }[] }} expected
+ * @param {{ commandLines?: boolean }} [options] commandLines: each caller's requests must carry a command line naming its image
  */
-export function captureProblems(scan, expected) {
+export function captureProblems(scan, expected, { commandLines = false } = {}) {
   const problems = [];
   const byPid = new Map(expected.callers.map((c) => [c.pid, c]));
   const ourPaths = new Set(expected.callers.flatMap((c) => c.paths));
@@ -32,6 +37,9 @@ export function captureProblems(scan, expected) {
     if (made.length === 0) problems.push(`PID ${c.pid} (${c.class}): no request found`);
     for (const q of made) {
       if (q.class !== c.class) problems.push(`PID ${c.pid}: ${q.method} ${q.path} classed ${q.class}, expected ${c.class}`);
+      if (commandLines && !(typeof q.commandLine === 'string' && q.commandLine.toLowerCase().includes(String(c.image ?? '').toLowerCase().replace(/\.exe$/, '')))) {
+        problems.push(`PID ${c.pid}: ${q.method} ${q.path} has command line ${JSON.stringify(q.commandLine ?? null)}, expected one naming ${c.image ?? 'its image'}`);
+      }
       if (q.path === null || !c.paths.includes(q.path)) problems.push(`PID ${c.pid}: an unexpected request ${q.method} ${q.path}`);
     }
   }
@@ -43,16 +51,18 @@ export function captureProblems(scan, expected) {
 }
 
 function parseArgs(argv) {
-  const o = { backend: 'portable', etlImds: path.join(repoRoot, 'bin', 'etl-imds.js'), expect: undefined, trace: undefined };
+  const o = { backend: 'portable', etlImds: path.join(repoRoot, 'bin', 'etl-imds.js'), expect: undefined, trace: undefined, scanJson: undefined, commandLines: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--expect') o.expect = argv[++i];
     else if (a === '--backend') o.backend = argv[++i];
     else if (a === '--etl-imds') o.etlImds = argv[++i];
+    else if (a === '--scan-json') o.scanJson = argv[++i];
+    else if (a === '--command-lines') o.commandLines = true;
     else if (!a.startsWith('--') && !o.trace) o.trace = a;
     else throw new Error(`unknown argument ${a}`);
   }
-  if (!o.expect || !o.trace) throw new Error('usage: check-capture.mjs --expect callers.json [--backend portable|tdh] [--etl-imds CLI] TRACE.etl');
+  if (!o.expect || !o.trace === !o.scanJson) throw new Error('usage: check-capture.mjs --expect callers.json [--backend portable|tdh] [--etl-imds CLI] [--command-lines] TRACE.etl | --scan-json SCAN.json');
   return o;
 }
 
@@ -66,17 +76,29 @@ function main() {
   }
   // PowerShell 5 writes UTF-8 with a byte order mark.
   const expected = JSON.parse(readFileSync(o.expect, 'utf8').replace(/^\uFEFF/, ''));
-  const [cmd, pre] = o.etlImds.endsWith('.js') ? [process.execPath, [o.etlImds]] : [o.etlImds, []];
-  const r = spawnSync(cmd, [...pre, 'scan', '--json', '--backend', o.backend, o.trace], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  const label = `${path.basename(o.etlImds)} scan --backend ${o.backend} ${path.basename(o.trace)}`;
-  process.stderr.write(r.stderr ?? '');
-  if (r.status !== 0 && r.status !== 4) {
-    process.stderr.write(`check-capture: ${label}: exit ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}\n`);
-    return 2;
+  let scan;
+  let label;
+  if (o.scanJson) {
+    label = path.basename(o.scanJson);
+    try {
+      scan = JSON.parse(readFileSync(o.scanJson, 'utf8'));
+    } catch (e) {
+      process.stderr.write(`check-capture: ${o.scanJson}: ${e.message}\n`);
+      return 2;
+    }
+  } else {
+    const [cmd, pre] = o.etlImds.endsWith('.js') ? [process.execPath, [o.etlImds]] : [o.etlImds, []];
+    const r = spawnSync(cmd, [...pre, 'scan', '--json', '--backend', o.backend, o.trace], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    label = `${path.basename(o.etlImds)} scan --backend ${o.backend} ${path.basename(o.trace)}`;
+    process.stderr.write(r.stderr ?? '');
+    if (r.status !== 0 && r.status !== 4) {
+      process.stderr.write(`check-capture: ${label}: exit ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}\n`);
+      return 2;
+    }
+    scan = JSON.parse(r.stdout);
   }
-  const scan = JSON.parse(r.stdout);
   for (const q of scan.requests) console.log(`  PID ${String(q.pid).padStart(6)}  ${q.class.padEnd(7)} ${q.method} ${q.path}  → ${q.status ?? '-'}  (${q.image ?? '?'}, PID from ${q.attribution})`);
-  const problems = captureProblems(scan, expected);
+  const problems = captureProblems(scan, expected, { commandLines: o.commandLines });
   if (problems.length === 0) {
     console.log(`check-capture: ${label}: each of PIDs ${expected.callers.map((c) => `${c.pid} (${c.class})`).join(', ')} found, and only with its own calls`);
     return 0;

@@ -76,6 +76,36 @@ for (const form of ['netsh', 'pktmon'] as const) {
   });
 }
 
+describe('check-capture --scan-json: a scan made already (capture stop --json --out)', () => {
+  let trace: CallersTrace;
+  let scanFile: string;
+  beforeAll(async () => {
+    trace = await writeCallersTrace(path.join(tmp, 'stopped.etl'), 'netsh', [...OURS, OTHER], { backgroundBytes: 64 * 1024 });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'etl-imds.js'), 'scan', '--json', '--quiet', trace.file], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    expect(r.status, r.stderr).toBe(0);
+    scanFile = path.join(tmp, 'stopped.json');
+    writeFileSync(scanFile, r.stdout);
+  });
+
+  it('holds the same assertions as a scan it runs itself', () => {
+    const good = expectedFrom(trace, [4100, 4204, 4200]);
+    const ok = check(scanFile, good, ['--scan-json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/stopped\.json: each of PIDs 4100 \(v1\), 4204 \(v2\), 4200 \(token\) found/);
+    const wrong = check(scanFile, { callers: good.callers.map((c) => (c.pid === 4100 ? { ...c, class: 'v2' } : c)) }, ['--scan-json']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/PID 4100: GET \S+ classed v1, expected v2/);
+    expect(check(path.join(tmp, 'no-such.json'), good, ['--scan-json']).code).toBe(2);
+  });
+
+  it('--command-lines wants a command line naming each caller\'s image: none in a capture without a kernel session', () => {
+    const expected = { callers: expectedFrom(trace, [4100]).callers.map((c) => ({ ...c, image: 'curl.exe' })) };
+    const r = check(scanFile, expected, ['--command-lines', '--scan-json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/PID 4100: GET \S+ has command line null, expected one naming curl\.exe/);
+  });
+});
+
 describe('the capture job in ci.yml', () => {
   const ci = readFileSync(path.join(repoRoot, '.github', 'workflows', 'ci.yml'), 'utf8');
   it('captures with netsh and pktmon and checks through both backends and etl-imds.exe', () => {
@@ -88,5 +118,16 @@ describe('the capture job in ci.yml', () => {
         expect(ci).toContain(`--etl-imds dist-exe\\etl-imds-win32-x64.exe --expect "$env:RUNNER_TEMP\\callers-${form}.json" --backend ${backend} "$env:RUNNER_TEMP\\imds-${form}.etl"`);
       }
     }
+  });
+  it('runs etl-imds capture start, the callers, status and stop --json --out, and checks what the scan found', () => {
+    for (const form of ['netsh', 'pktmon']) {
+      expect(ci).toMatch(new RegExp(`& \\$exe capture start --dir \\$dir --duration \\d+m --max-size 64 (--command-lines )?--tool ${form}`));
+      expect(ci).toContain(`./scripts/ci/imds-callers.ps1 -Out "$env:RUNNER_TEMP\\callers-capture-${form}.json"`);
+      expect(ci).toContain(`& $exe capture stop --dir $dir --json --out "$env:RUNNER_TEMP\\capture-${form}-out"`);
+      expect(ci).toMatch(new RegExp(`check-capture\\.mjs --expect "\\$env:RUNNER_TEMP\\\\callers-capture-${form}\\.json" (--command-lines )?--scan-json \\(Get-ChildItem "\\$env:RUNNER_TEMP\\\\capture-${form}-out\\\\\\*\\.json"\\)\\.FullName`));
+    }
+    expect(ci).toContain('--command-lines --scan-json');
+    // One capture is ended by its scheduled stop, which the job waits for.
+    expect(ci).toMatch(/while \(\(\$state\.phase -ne 'stopped' -or \$task\) -and \(Get-Date\) -lt \$deadline\)/);
   });
 });

@@ -3,7 +3,8 @@
 // alone in an empty folder with no Node on the Windows PATH: the results of the npm package on
 // Linux; its addon cached under %LOCALAPPDATA%\etl-imds\<sha256>, checked before every load (a
 // tampered or planted DLL is rewritten, never loaded); concurrent first runs; a missing cache
-// folder is a clear error, exit 2.
+// folder is a clear error, exit 2; `capture` on a Windows platform (its default folder, its
+// commands, the scan at stop run by etl-imds.exe itself).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -128,6 +129,30 @@ describe.skipIf(skip !== undefined)('etl-imds.exe (win32-x64) under Wine', () =>
     }
     expect(readdirSync(path.dirname(cachedAddon()))).toEqual(['etl-imds.node']);
     expect(sha(cachedAddon())).toBe(addonSha256);
+  });
+
+  it('capture on Windows: %ProgramData%\\etl-imds by default, the same commands as --dry-run elsewhere, etl-imds.exe itself runs the scan', async () => {
+    // On Windows no --dry-run is needed to get past the platform check: stop and status with no
+    // capture say so and exit 0 (the state folder is read, nothing run).
+    for (const c of ['stop', 'status']) {
+      const r = await onWindows(['capture', c, '--dir', 'E:\\state']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const start = await onWindows(['capture', 'start', '--dry-run', '--duration', '24h', '--command-lines']);
+    expect(start.code, start.stderr).toBe(0);
+    const linux = spawnSync(process.execPath, [bin, 'capture', 'start', '--dry-run', '--duration', '24h', '--command-lines'], { encoding: 'utf8', env: { ...process.env, ProgramData: 'C:\\ProgramData' } });
+    expect(start.stdout.replace(/\r\n/g, '\n')).toBe(linux.stdout);
+    // A capture running in E:\state (as start leaves it): stop scans with this same etl-imds.exe.
+    mkdirSync(path.join(drive, 'state'), { recursive: true });
+    const state = {
+      version: 1, phase: 'running', tool: 'netsh', startedAt: '2026-03-02T10:00:00.000Z', stopsAt: null, stoppedAt: null, maxSizeMB: 256,
+      traceFile: 'E:\\state\\imds-netsh.etl', kernelTrace: null, task: null, stop: [{ program: 'netsh', args: ['trace', 'stop'], purpose: 'stop it' }],
+    };
+    writeFileSync(path.join(drive, 'state', 'capture.json'), JSON.stringify(state));
+    const stop = await onWindows(['capture', 'stop', '--dry-run', '--dir', 'E:\\state', '--json']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout.trim().split(/\r?\n/)).toEqual(['netsh trace stop', 'E:\\tools\\etl-imds.exe scan E:\\state\\imds-netsh.etl --json']);
+    expect(readdirSync(tools)).toEqual(['etl-imds.exe']);
   });
 
   it('a missing cache folder: a clear error, exit 2, nothing on stdout', async () => {
