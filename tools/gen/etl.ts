@@ -282,10 +282,9 @@ export class EtlWriter {
   }
 }
 
-export interface EventHeaderFields {
-  tid: number;
-  pid: number;
-  provider: string;
+/** An event's provider and EVENT_DESCRIPTOR: what a record's header and its schema both carry. */
+export interface EventIdentity {
+  provider: string; // GUID
   id: number;
   version: number;
   channel: number;
@@ -293,6 +292,11 @@ export interface EventHeaderFields {
   opcode: number;
   task: number;
   keywords: bigint;
+}
+
+export interface EventHeaderFields extends EventIdentity {
+  tid: number;
+  pid: number;
   kernelTime?: number;
   userTime?: number;
 }

@@ -8,6 +8,7 @@
 
 import { PROVIDERS } from '../../src/constants.js';
 import { ByteWriter } from './bytes.js';
+import type { EventIdentity } from './etl.js';
 
 export const EVENT_METADATA_GUID = PROVIDERS.eventMetadata;
 export const METADATA_TRACE_EVENT_INFO = 0x20;
@@ -36,16 +37,8 @@ export interface PropertyDef {
   count?: number;
 }
 
-export interface EventSchemaDef {
-  provider: string;          // GUID
+export interface EventSchemaDef extends EventIdentity {
   providerName: string;
-  id: number;
-  version: number;
-  channel: number;
-  level: number;
-  opcode: number;
-  task: number;
-  keywords: bigint;
   levelName?: string;
   channelName?: string;
   keywordNames?: string[];
